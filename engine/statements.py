@@ -40,6 +40,10 @@ _SEPARATOR_RE = re.compile(
 _SENTENCE_END_RE = re.compile(r"[.!?][\"'”’»)\]]*(?=\s+(\S))")
 # Run-together sentences: lowercase letter or ")" then "." then an uppercase letter.
 _RUN_TOGETHER_RE = re.compile(r"(?<=[^\W\d_A-Z]|\))\.(?=[^\W\d_a-z])")
+# Bullets run together with no separator at all ("select your dataPerform descriptive..."):
+# an all-lowercase word of 3+ letters glued to one capitalised word. JavaScript, YouTube,
+# iPhone, eCommerce and multi-hump identifiers (getElementById) do not match.
+_GLUED_RE = re.compile(r"\b[a-zß-öø-ÿ]{3,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2,}\b)")
 # Leading list markers removed from every piece: glyphs, dashes, "1.", "1)", "(a)", "iv)".
 _LEADING_MARK_RE = re.compile(
     r"^(?:[\s\-–—*+·" + _HARD_BULLETS + r"]+|\(?\d{1,2}[.)](?=\s)|\(?[A-Za-z][.)](?=\s)"
@@ -117,6 +121,9 @@ def _cuts(text: str) -> list[tuple[int, int]]:
         if _is_abbreviation(word) or _ABBR_TAIL_RE.match(text[dot + 1 : dot + 4]):
             continue
         cuts.append((dot + 1, dot + 1))
+    for m in _GLUED_RE.finditer(text):
+        if not _inside(m.end(), protected):
+            cuts.append((m.end(), m.end()))
     return sorted(set(cuts))
 
 
@@ -124,9 +131,10 @@ def split_statements(text: str) -> list[Statement]:
     """Cut ``text`` into statements with offsets into the original string.
 
     Splits on line breaks (also literal ``\\n``), bullet glyphs and numbered list markers,
-    semicolons, sentence ends (``. ! ?`` + space + capital/digit) and run-together sentences
-    (``techniques.Proficiency``) while leaving ``e.g.``, ``U.S.``, ``Node.js``, ``ASP.NET``,
-    ``3.5`` and URLs intact. Pieces without any letter or digit are dropped.
+    semicolons, sentence ends (``. ! ?`` + space + capital/digit), run-together sentences
+    (``techniques.Proficiency``) and glued bullets (``dataPerform``) while leaving ``e.g.``,
+    ``U.S.``, ``Node.js``, ``ASP.NET``, ``3.5`` and URLs intact. Pieces without any letter or
+    digit are dropped.
     """
     if not text:
         return []

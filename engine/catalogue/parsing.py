@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 __all__ = [
+    "MULTI_COLUMN_PARSERS",
     "PARSERS",
     "Price",
     "country_alpha3",
@@ -39,6 +40,7 @@ __all__ = [
     "parse_int",
     "parse_languages",
     "parse_list_literal",
+    "parse_mode",
     "parse_price",
     "parse_rating",
     "parse_text",
@@ -581,6 +583,35 @@ def parse_date(text: str | None) -> date | None:
         return None
 
 
+# --- form of participation ------------------------------------------------------------------
+
+_MODE_WORDS = (
+    ("blended", ("blended", "hybrid", "mixed mode", "gemischt")),
+    ("online", ("online", "e-learning", "elearning", "distance", "remote", "virtual", "mooc")),
+    ("onsite", ("onsite", "on-site", "on site", "in person", "in-person", "face-to-face",
+                "face to face", "campus", "classroom", "präsenz", "presencial", "présentiel")),
+)  # fmt: skip
+
+
+def parse_mode(text: str | None) -> str | None:
+    """Form of participation as 'online' | 'onsite' | 'blended' (ELM labels/URIs too).
+
+    Text naming both online and on-site participation counts as blended.
+    """
+    if is_missing(text):
+        return None
+    assert text is not None
+    s = text.strip().lower()
+    hits = {mode for mode, words in _MODE_WORDS if any(w in s for w in words)}
+    if "blended" in hits or {"online", "onsite"} <= hits:
+        return "blended"
+    return next(iter(hits)) if len(hits) == 1 else None
+
+
+def _list_joined(text: str | None) -> str | None:
+    return "; ".join(parse_list_literal(text)) or None
+
+
 # Parser names usable in mapping files. A parser returning a dict sets several fields.
 def _price_fields(text: str | None) -> dict[str, Any]:
     p = parse_price(text)
@@ -607,4 +638,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "comma_list": parse_comma_list,
     "bodies": parse_bodies,
     "price": _price_fields,
+    "mode": parse_mode,
+    "list_joined": _list_joined,
+    "effort_hours": parse_effort_hours,
 }
+# Parsers that take one argument per column instead of the columns' joined text.
+MULTI_COLUMN_PARSERS = frozenset({"effort_hours"})
