@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+export SKILLPATH_SHARED_DIR ?= $(SHARED)
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install demo test lint bench browser clean
+
+# The venv is (re)installed when pyproject.toml changes. torch is installed first and pinned:
+# 2.13.0 is the CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Headless Chromium from Debian for the browser test (Playwright's own download can't work here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install Debian's chromium package for the browser test"; fi; }
+
+demo: install
+	$(BIN)/skillpath esco ingest $(SHARED)/esco
+	$(BIN)/skillpath index build
+	$(BIN)/skillpath skills search "write scripts in Python" -k 5
+	$(BIN)/skillpath occupations search "data analyst" -k 5
+
+test: install browser
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf var results $(VENV)

@@ -1,0 +1,214 @@
+"""Persisted FAISS indexes with a manifest, written atomically.
+
+An :class:`IndexBundle` is a few named :class:`VectorIndex` objects built from the same
+source with the same encoder (e.g. the skill bundle: one vector per label variant, one per
+description). On disk a bundle is a folder of files plus ``<name>.manifest.json`` naming that
+folder. A build writes a *new* folder, then swaps the manifest with ``os.replace``: a crash
+at any point leaves the previous manifest pointing at the previous, complete folder.
+
+The manifest records the encoder fingerprint, the source's content hash (e.g. the ESCO
+version and hash), counts and file checksums; :func:`load_bundle` refuses an index that does
+not match what the caller is about to use, with a message saying how to rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems (named so as not to shadow the builtin ``IndexError``)."""
+
+
+class IndexMissing(IndexError_):
+    pass
+
+
+class IndexMismatch(IndexError_):
+    """The persisted index was built from other data or another encoder."""
+
+
+@dataclass
+class VectorIndex:
+    """Vectors in an exact inner-product FAISS index, each owned by an entity position.
+
+    Several vectors may share one owner (a skill has many label variants); ``best_per_owner``
+    folds them to one score per owner, which is what callers rank by.
+    """
+
+    index: faiss.Index
+    owners: np.ndarray  # int64, one per vector: the entity's position (e.g. skills.idx)
+
+    @classmethod
+    def from_vectors(cls, vectors: np.ndarray, owners: np.ndarray) -> VectorIndex:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        if len(vectors):
+            index.add(vectors)
+        return cls(index=index, owners=np.asarray(owners, dtype=np.int64))
+
+    @property
+    def size(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` vectors per query: (scores, owner ids); owner -1 where fewer exist."""
+        k = max(1, min(k, self.size))
+        scores, rows = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        owners = np.where(rows >= 0, self.owners[np.clip(rows, 0, None)], -1)
+        return scores, owners
+
+    def best_per_owner(self, queries: np.ndarray, k: int) -> list[dict[int, float]]:
+        """For each query, the best score of each owner among the top-``k`` vectors."""
+        scores, owners = self.search(queries, k)
+        out: list[dict[int, float]] = []
+        for q_scores, q_owners in zip(scores, owners, strict=True):
+            best: dict[int, float] = {}
+            for s, o in zip(q_scores.tolist(), q_owners.tolist(), strict=True):
+                if o >= 0 and s > best.get(o, -2.0):
+                    best[o] = s
+            out.append(best)
+        return out
+
+    def vectors(self) -> np.ndarray:
+        return self.index.reconstruct_n(0, self.size) if self.size else np.zeros((0, self.index.d))
+
+    def dense_max(self, queries: np.ndarray, n_owners: int) -> np.ndarray:
+        """Exact best score per owner for every owner: shape (queries, n_owners).
+
+        Used where the full ranking matters (benchmarks rank all ~13.9k skills). Owners with
+        no vector score -1.
+        """
+        sims = np.asarray(queries, dtype=np.float32) @ self.vectors().T
+        out = np.full((sims.shape[0], n_owners), -1.0, dtype=np.float32)
+        order = np.argsort(self.owners, kind="stable")
+        sorted_owners = self.owners[order]
+        starts = np.flatnonzero(np.r_[True, sorted_owners[1:] != sorted_owners[:-1]])
+        out[:, sorted_owners[starts]] = np.maximum.reduceat(sims[:, order], starts, axis=1)
+        return out
+
+
+@dataclass
+class IndexBundle:
+    name: str
+    indexes: dict[str, VectorIndex]
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> VectorIndex:
+        return self.indexes[key]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest_path(index_dir: Path, name: str) -> Path:
+    return index_dir / f"{name}.manifest.json"
+
+
+def save_bundle(index_dir: Path, bundle: IndexBundle, meta: dict[str, Any]) -> Path:
+    """Write ``bundle`` to a fresh folder, then atomically point the manifest at it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    folder_name = f"{bundle.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    staging = index_dir / f".tmp-{folder_name}"
+    staging.mkdir()
+    files: dict[str, dict[str, Any]] = {}
+    for key, vindex in bundle.indexes.items():
+        faiss.write_index(vindex.index, str(staging / f"{key}.faiss"))
+        np.save(staging / f"{key}.owners.npy", vindex.owners)
+        for suffix in (".faiss", ".owners.npy"):
+            path = staging / f"{key}{suffix}"
+            files[path.name] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+    manifest = {
+        **meta,
+        "name": bundle.name,
+        "folder": folder_name,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "counts": {key: v.size for key, v in bundle.indexes.items()},
+        "files": files,
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    _fsync_dir(staging)
+    os.replace(staging, index_dir / folder_name)
+    tmp_manifest = index_dir / f".{bundle.name}.manifest.json.tmp"
+    tmp_manifest.write_text(json.dumps(manifest, indent=2))
+    with tmp_manifest.open("rb") as fh:
+        os.fsync(fh.fileno())
+    previous = _read_manifest(index_dir, bundle.name)
+    os.replace(tmp_manifest, manifest_path(index_dir, bundle.name))
+    _fsync_dir(index_dir)
+    bundle.manifest = manifest
+    # Only now is the old folder unreferenced; a reader that loaded it keeps its open copy.
+    if previous and previous.get("folder") not in (None, folder_name):
+        shutil.rmtree(index_dir / previous["folder"], ignore_errors=True)
+    for stale in index_dir.glob(f".tmp-{bundle.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return index_dir / folder_name
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_manifest(index_dir: Path, name: str) -> dict[str, Any] | None:
+    path = manifest_path(index_dir, name)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def read_manifest(index_dir: Path, name: str) -> dict[str, Any] | None:
+    return _read_manifest(index_dir, name)
+
+
+def load_bundle(
+    index_dir: Path, name: str, expect: dict[str, Any], verify_checksums: bool = True
+) -> IndexBundle:
+    """Load the bundle ``name``, refusing it unless every ``expect`` key matches the manifest."""
+    manifest = _read_manifest(index_dir, name)
+    rebuild = "run `skillpath index build` to rebuild it"
+    if manifest is None:
+        raise IndexMissing(f"no {name} index in {index_dir}: {rebuild}")
+    for key, wanted in expect.items():
+        have = manifest.get(key)
+        if have != wanted:
+            raise IndexMismatch(
+                f"the {name} index in {index_dir} was built with {key}={have!r}, "
+                f"but the current setting is {wanted!r}: {rebuild}"
+            )
+    folder = index_dir / manifest["folder"]
+    indexes: dict[str, VectorIndex] = {}
+    for key in manifest["counts"]:
+        faiss_path, owners_path = folder / f"{key}.faiss", folder / f"{key}.owners.npy"
+        for path in (faiss_path, owners_path):
+            if not path.exists():
+                raise IndexMissing(f"{path} is missing: {rebuild}")
+            if verify_checksums and _sha256(path) != manifest["files"][path.name]["sha256"]:
+                raise IndexMismatch(f"{path} does not match its manifest checksum: {rebuild}")
+        vindex = VectorIndex(faiss.read_index(str(faiss_path)), np.load(owners_path))
+        if vindex.size != manifest["counts"][key]:
+            raise IndexMismatch(
+                f"{faiss_path} holds {vindex.size} vectors, manifest says "
+                f"{manifest['counts'][key]}: {rebuild}"
+            )
+        indexes[key] = vindex
+    return IndexBundle(name=name, indexes=indexes, manifest=manifest)

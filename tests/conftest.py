@@ -1,0 +1,54 @@
+"""Shared fixtures: the real ESCO data, ingested and indexed once per test session.
+
+The session home is a temporary folder; the embedding cache lives in ``var/cache`` (or
+``SKILLPATH_CACHE_DIR``) so a second test run re-encodes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SKILLPATH_SHARED_DIR", REPO.parent / "shared")).resolve()
+ESCO_DIR = SHARED / "esco"
+
+
+def require_shared() -> Path:
+    if not ESCO_DIR.exists():
+        pytest.skip(f"ESCO download not found at {ESCO_DIR} (set SKILLPATH_SHARED_DIR)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return require_shared()
+
+
+@pytest.fixture(scope="session")
+def esco_taxonomy(shared_dir):
+    from esco.loader import load_esco
+
+    return load_esco([shared_dir / "esco"])
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, shared_dir):
+    from engine.config import Settings
+
+    home = tmp_path_factory.mktemp("skillpath-home")
+    cache = Path(os.environ.get("SKILLPATH_CACHE_DIR", REPO / "var" / "cache"))
+    return Settings(home=home, shared_dir=shared_dir, cache_dir=cache)
+
+
+@pytest.fixture(scope="session")
+def engine(settings, esco_taxonomy):
+    """A Skillpath over the real ESCO with built indexes: built once for the whole session."""
+    from engine.service import Skillpath
+
+    sp = Skillpath(settings)
+    sp.store.ingest(esco_taxonomy)
+    sp.build_indexes()
+    return sp
