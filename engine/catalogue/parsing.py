@@ -28,6 +28,7 @@ __all__ = [
     "hours_to_iso_duration",
     "iso_duration_to_hours",
     "is_missing",
+    "language_alpha3",
     "language_code",
     "parse_bodies",
     "parse_comma_list",
@@ -439,6 +440,14 @@ def language_code(name: str | None) -> str | None:
     if len(s) == 2 and s in _LANGUAGES:
         return s
     return _LANGUAGE_NAMES.get(s)
+
+
+def language_alpha3(code: str) -> str | None:
+    """ISO 639-1 -> the three-letter code EU authority tables use ('en' -> 'ENG')."""
+    for name in _LANGUAGES.get(code.lower(), ()):
+        if len(name) == 3 and name.isascii() and name.isalpha():
+            return name.upper()
+    return None
 
 
 def parse_languages(text: str | None) -> list[str]:
