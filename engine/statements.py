@@ -80,7 +80,9 @@ def _word_before(text: str, dot: int) -> str:
     start = dot
     while start > 0 and not text[start - 1].isspace():
         start -= 1
-    return text[start:dot]
+    token = text[start:dot]
+    # a literal "\n" (scraped data) also ends a token
+    return token.rsplit("\\n", 1)[-1].rsplit("\\r", 1)[-1]
 
 
 def _is_abbreviation(token: str) -> bool:
@@ -92,6 +94,18 @@ def _is_abbreviation(token: str) -> bool:
     if _ABBR_DOTTED_RE.match(token + "."):  # e.g, i.e, U.S, Ph.D
         return "." in token
     return token.lower().rstrip(".") in _ABBREVIATIONS
+
+
+_MARKER_TOKEN_RE = re.compile(r"^\(?(?:\d{1,2}|[A-Za-z])$")
+
+
+def _is_list_marker(text: str, dot: int) -> bool:
+    """'1.' / 'a.' opening a list item (start of text or line, or after a sentence end)."""
+    token = _word_before(text, dot)
+    if not _MARKER_TOKEN_RE.match(token):
+        return False
+    before = text[: dot - len(token)].rstrip(" \t")
+    return not before or before[-1] in "\n\r.!?;:" or before.endswith(("\\n", "\\r"))
 
 
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
@@ -110,6 +124,8 @@ def _cuts(text: str) -> list[tuple[int, int]]:
         if not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘(¿¡"):
             continue
         if text[dot] == "." and _is_abbreviation(_word_before(text, dot)):
+            continue
+        if _is_list_marker(text, dot):
             continue
         cuts.append((end, end))
     for m in _RUN_TOGETHER_RE.finditer(text):
