@@ -46,8 +46,10 @@ _RUN_TOGETHER_RE = re.compile(r"(?<=[^\W\d_A-Z]|\))\.(?=[^\W\d_a-z])")
 _GLUED_RE = re.compile(r"\b[a-zß-öø-ÿ]{3,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2,}\b)")
 # Leading list markers removed from every piece: glyphs, dashes, "1.", "1)", "(a)", "iv)".
 _LEADING_MARK_RE = re.compile(
-    r"^(?:[\s\-–—*+·" + _HARD_BULLETS + r"]+|\(?\d{1,2}[.)](?=\s)|\(?[A-Za-z][.)](?=\s)"
-    r"|\(?(?:i{1,3}|iv|v|vi{1,3}|ix|x)\)(?=\s))+"
+    r"^(?:[\s\-–—*+·"
+    + _HARD_BULLETS
+    + r"]+|\(?\d{1,2}[.)](?=\s|$)|\(?(?:[a-z][.)]|[A-Z]\))(?=\s|$)"
+    r"|\(?(?:i{1,3}|iv|v|vi{1,3}|ix|x)\)(?=\s|$))+"
 )
 # URLs and e-mail addresses are never split inside.
 _URL_RE = re.compile(
@@ -96,7 +98,7 @@ def _is_abbreviation(token: str) -> bool:
     return token.lower().rstrip(".") in _ABBREVIATIONS
 
 
-_MARKER_TOKEN_RE = re.compile(r"^\(?(?:\d{1,2}|[A-Za-z])$")
+_MARKER_TOKEN_RE = re.compile(r"^\(?(?:\d{1,2}|[a-z])$")
 
 
 def _is_list_marker(text: str, dot: int) -> bool:

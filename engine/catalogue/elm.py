@@ -253,9 +253,8 @@ def _outcomes(spec: Mapping[str, Any]) -> tuple[list[str], list[DeclaredSkill], 
                 continue
             if isinstance(concept, Mapping) and concept.get(_INFERRED) == "inferred":
                 continue  # written by us from a matcher guess: not a provider declaration
-            skill = DeclaredSkill(
-                uri=uri, label=_label(concept), outcome=None if synthetic else title
-            )
+            label = _text(concept.get("prefLabel")) if isinstance(concept, Mapping) else None
+            skill = DeclaredSkill(uri=uri, label=label, outcome=None if synthetic else title)
             if all(s.uri != uri for s in skills):
                 skills.append(skill)
         for concept in _as_list(lo.get("relatedSkill")):

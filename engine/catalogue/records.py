@@ -139,7 +139,7 @@ class MicroCredential(BaseModel):
     @field_validator("title", "source", "external_id")
     @classmethod
     def _not_blank(cls, v: str) -> str:
-        v = v.strip()
+        v = " ".join(v.split())  # one-line: scraped titles carry newlines and tabs
         if not v:
             raise ValueError("must not be blank")
         return v
