@@ -80,7 +80,9 @@ __all__ = [
     "ects_estimate",
     "filter_candidates",
     "hours_estimate",
+    "covered_skills",
     "level_fit",
+    "marginal_gain",
     "rank_credentials",
     "relevant_candidates",
     "workload_fit",
@@ -488,7 +490,8 @@ def coverage_value(
     return min(1.0, reached / total)
 
 
-def _marginal(cov: Mapping[str, Coverage], best: Mapping[str, float], gap: Gap) -> float:
+def marginal_gain(cov: Mapping[str, Coverage], best: Mapping[str, float], gap: Gap) -> float:
+    """``f(S + c) - f(S)`` (unnormalised), ``best`` being the per-skill coverage of ``S``."""
     # Summed in gap order so the float result is the same whatever order candidates came in.
     total = 0.0
     for g in gap.skills:
@@ -498,9 +501,10 @@ def _marginal(cov: Mapping[str, Coverage], best: Mapping[str, float], gap: Gap) 
     return total
 
 
-def _covered_skills(
+def covered_skills(
     cov: Mapping[str, Coverage], best: Mapping[str, float], gap: Gap
 ) -> list[CoveredSkill]:
+    """The gap skills a credential covers, with what it adds on top of ``best``."""
     out: list[CoveredSkill] = []
     for g in gap.skills:
         entry = cov.get(g.uri)
@@ -612,7 +616,7 @@ def rank_credentials(
         wf, lf = workload_fit(c, constraints, weights), level_fit(c, constraints)
         fits[c.id] = (wf, lf)
         multiplier[c.id] = 1.0 + weights.workload * wf + weights.level * lf
-        standalone[c.id] = _marginal(cov, {}, gap) / total
+        standalone[c.id] = marginal_gain(cov, {}, gap) / total
 
     best: dict[str, float] = {}
     remaining = list(relevant)
@@ -620,13 +624,13 @@ def rank_credentials(
     while remaining and len(items) < k:
         pick_i, pick_key = -1, None
         for i, (c, cov) in enumerate(remaining):
-            gain = _marginal(cov, best, gap) / total
+            gain = marginal_gain(cov, best, gap) / total
             # max score, then max standalone, then smallest id (remaining is sorted by id)
             key = (gain * multiplier[c.id], standalone[c.id])
             if pick_key is None or key > pick_key:
                 pick_i, pick_key = i, key
         c, cov = remaining.pop(pick_i)
-        gain = _marginal(cov, best, gap) / total
+        gain = marginal_gain(cov, best, gap) / total
         wf, lf = fits[c.id]
         parts = ScoreParts(
             coverage_gain=gain,
@@ -647,7 +651,7 @@ def rank_credentials(
                 title=c.title,
                 score=parts.score,
                 parts=parts,
-                covered=_covered_skills(cov, best, gap),
+                covered=covered_skills(cov, best, gap),
                 flags=flags,
                 url=c.url,
             )
