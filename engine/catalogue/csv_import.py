@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 MAPPINGS_DIR = Path(__file__).with_name("mappings")
+# Undecodable bytes survive decoding as lone surrogates (errors="surrogateescape").
+_SURROGATE_RE = re.compile("[\udc80-\udcff]")
 _MAX_FIELD = min(sys.maxsize, 2**31 - 1)
 # Fields a mapping may fill (everything but the derived/identity ones).
 _ASSIGNABLE = frozenset(MicroCredential.model_fields) - {
@@ -197,7 +200,7 @@ def count_csv_rows(path: str | Path, encoding: str = "utf-8-sig") -> int:
     """Data rows in a CSV file as the csv module sees them (for cross-checking imports)."""
     csv.field_size_limit(_MAX_FIELD)
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        return sum(1 for _ in csv.reader(fh)) - 1
+        return sum(1 for row in csv.reader(fh) if row) - 1  # blank lines are not rows
 
 
 def _stable_hash(values: list[str]) -> str:
@@ -208,7 +211,7 @@ def _stable_hash(values: list[str]) -> str:
 def _has_bad_bytes(row: list[str]) -> str | None:
     """Name of the first cell holding undecodable bytes (kept as surrogate escapes)."""
     for i, cell in enumerate(row):
-        if any("\udc80" <= ch <= "\udcff" for ch in cell):
+        if _SURROGATE_RE.search(cell):
             return str(i)
     return None
 
