@@ -270,3 +270,22 @@ def test_pathway_deterministic_under_shuffling(gap, cands, k, neighbours, seed):
     a = build_pathway(gap, cands, k, neighbours)
     assert a == build_pathway(gap, shuffled, k, neighbours)
     assert a == build_pathway(gap, cands, k, neighbours)
+
+
+def test_explain_pathway_lines():
+    from engine.explanations import explain_pathway
+
+    gap = gap_of("s:a", "s:b", optional=("s:c",))
+    cands = [cred("x", {"s:a": 1}, ects=2, eqf_level=5), cred("y", {"s:b": 1}, ects=3, eqf_level=4)]
+    p = build_pathway(gap, cands, Constraints(budget_ects=5))
+    ex = explain_pathway(p)
+    assert ex.sentence == (
+        "2 credentials (5 ECTS / about 150 h) cover 87% of the gap for analyst "
+        "(100% of essential skills); not covered: S:C."
+    )
+    assert ex.steps == [
+        "1. Y (EQF 4): adds 43% (S:B), 43% covered after it",
+        "2. X (EQF 5): adds 43% (S:A), 87% covered after it",
+    ]
+    empty = explain_pathway(build_pathway(gap, cands, Constraints(budget_ects=0)))
+    assert empty.sentence.startswith("No pathway: contradictory constraints")

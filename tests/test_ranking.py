@@ -381,3 +381,61 @@ def test_ranking_deterministic_under_shuffling(gap, cands, k, neighbours, seed):
     b = rank_credentials(gap, shuffled, k, shuffled_neighbours, k=5)
     assert a == b
     assert a == rank_credentials(gap, cands, k, neighbours, k=5)
+
+
+# --- explanations -------------------------------------------------------------------------
+
+
+def test_explanation_names_skills_evidence_neighbours_and_score_parts():
+    from engine.explanations import explain_ranking
+
+    gap = da_gap()
+    a = cred("a", {"s:sql": 1.0, "s:python": 0.8}, ects=5, eqf_level=5, provider="Uni")
+    b = Candidate(
+        id="b",
+        title="Course b",
+        links=[
+            SkillLink(uri="s:python", strength=0.5, evidence="Script in Python"),
+            SkillLink(uri="s:tableau", strength=0.9, evidence="Build dashboards", label="Tableau"),
+        ],
+    )
+    neighbours = {"s:viz": [("s:tableau", 0.8)]}
+    ranking = rank_credentials(gap, [a, b], Constraints(languages=["en"]), neighbours)
+    first, second = explain_ranking(ranking, gap, [a, b])
+    assert first.sentence == (
+        "Covers 2 essential skills of data analyst not yet held: SQL and Python."
+    )
+    assert [e.label for e in first.essential] == ["SQL", "Python"] and first.optional == []
+    assert first.essential[0].evidence == "Use s:sql" and first.essential[0].strength == 1.0
+    assert first.essential[0].gap_reason == "essential for data analyst; not held"
+    assert first.details[0] == "5 ECTS, EQF 5, by Uni"
+    assert "Not stated by the provider: language" in first.details
+    assert second.sentence == (
+        "Covers 1 optional skill of data analyst not yet held: data visualisation; "
+        "Python already covered by higher-ranked credentials."
+    )
+    viz = second.optional[0]
+    assert viz.via_skill == "s:tableau" and viz.via_label == "Tableau"
+    assert viz.similarity == 0.8 and viz.evidence == "Build dashboards"
+    assert "via related skill 'Tableau' (similarity 0.80)" in viz.text
+    assert second.essential[0].already_covered == 0.8
+    p = second.parts
+    assert p.score == pytest.approx(p.coverage_gain * p.multiplier)
+    assert p.standalone_coverage - p.redundancy_discount == pytest.approx(p.coverage_gain)
+    assert second.score_text.startswith(f"score {p.score:.3f} = coverage gain")
+
+
+@settings(max_examples=30, deadline=None)
+@given(gap=gap_st(), cands=candidates_st(), neighbours=neighbours_st)
+def test_explanations_cover_exactly_the_covered_skills(gap, cands, neighbours):
+    from engine.explanations import explain_ranking
+
+    ranking = rank_credentials(gap, cands, None, neighbours, k=5)
+    explanations = explain_ranking(ranking, gap, cands)
+    assert explanations == explain_ranking(ranking, gap, reversed(cands))
+    for item, ex in zip(ranking.items, explanations, strict=True):
+        assert ex.id == item.id and ex.sentence.startswith("Covers ")
+        assert {e.uri for e in ex.essential + ex.optional} == {s.uri for s in item.covered}
+        assert all(e.relation == "essential" for e in ex.essential)
+        gap_uris = {g.uri for g in gap.skills}
+        assert {e.uri for e in ex.essential + ex.optional} <= gap_uris
