@@ -29,12 +29,16 @@ class Statement:
 
 
 # Glyphs that always separate items, wherever they appear.
-_HARD_BULLETS = "•▪▫◦‣●○■□➢➤►✓✔"
+# (U+E000-U+F8FF: private-use glyphs that Word's Symbol/Wingdings bullets turn into.)
+_HARD_BULLETS = "•▪▫◦‣●○■□➢➤►✓✔\ue000-\uf8ff"
 # Hard separators: real line breaks, literal two-character "\n" / "\r" escapes (scraped data),
-# semicolons, hard bullets, and a middle dot only when it stands alone between spaces (Catalan
+# semicolons (also the look-alike Greek question mark and fullwidth ';'), hard bullets,
+# and a middle dot only when it stands alone between spaces (Catalan
 # writes "col·laboració").
 _SEPARATOR_RE = re.compile(
-    r"\r\n|[\r\n\u2028\u2029\u0085]|\\r\\n|\\n|\\r|;|[" + _HARD_BULLETS + r"]|(?<=\s)·(?=\s)"
+    r"\r\n|[\r\n\u2028\u2029\u0085]|\\r\\n|\\n|\\r|[;\u037e\uff1b]|["
+    + _HARD_BULLETS
+    + r"]|(?<=\s)·(?=\s)"
 )
 # Sentence end: . ! ? (plus closing quotes/brackets) then whitespace; checked further in code.
 _SENTENCE_END_RE = re.compile(r"[.!?][\"'”’»)\]]*(?=\s+(\S))")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.statements import Statement, normalize_text, split_statements
 
@@ -53,6 +55,12 @@ def test_numbered_and_lettered_items() -> None:
 def test_numbered_items_inline_after_sentence_end() -> None:
     raw = "1. Configure IAM policies. 2) Encrypt data.\n3. Monitor resources."
     assert texts(raw) == ["Configure IAM policies.", "Encrypt data.", "Monitor resources."]
+
+
+def test_word_symbol_bullets_and_semicolon_lookalikes() -> None:
+    # U+F0B7 is the private-use glyph a Word "Symbol" bullet becomes; U+037E looks like ';'
+    raw = "understand: \\n\uf0b7\\nconcurrency\uf0a7 locks\u037e threads\uff1bqueues"
+    assert texts(raw) == ["understand:", "concurrency", "locks", "threads", "queues"]
 
 
 def test_semicolons() -> None:
@@ -155,6 +163,29 @@ def test_long_text_is_fast() -> None:
     pieces = split_statements(raw)
     assert time.perf_counter() - t0 < 2.0
     assert len(pieces) == 9000
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*"aZé1 .;:!?\n•-*()", "\\n", "e.g.", "U.S.", "1. ", "dataPerform", "x.Y"]),
+        max_size=60,
+    ).map("".join)
+)
+def test_spans_always_index_the_original(raw: str) -> None:
+    pieces = split_statements(raw)
+    last_end = 0
+    for p in pieces:
+        assert raw[p.start : p.end] == p.text
+        assert p.start >= last_end and p.end > p.start  # ordered, non-overlapping
+        assert p.text == p.text.strip() and any(ch.isalnum() for ch in p.text)
+        last_end = p.end
+
+
+def test_splitting_is_idempotent_on_its_own_output() -> None:
+    raw = "Plan the work.Build it; test it\\n• ship it. Then 2) review (e.g. PRs)."
+    for p in split_statements(raw):
+        assert texts(p.text) == [p.text]
 
 
 def test_normalize_text() -> None:

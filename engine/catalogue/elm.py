@@ -404,8 +404,9 @@ def _record(
     grade = next((g for a in assessments if (g := _text(a.get("grade")))), None)
     part_of_node = _first(spec.get("isPartOf"))
     partial = spec.get("isPartialQualification")
+    # Only the explicit flag sets stackability; isPartOf alone is kept in part_of.
     stackability = None
-    if part_of_node is not None or partial is True:
+    if partial is True:
         stackability = "part-of-larger-credential"
     elif partial is False:
         stackability = "stand-alone"

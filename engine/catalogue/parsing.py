@@ -219,8 +219,7 @@ def iso_duration_to_hours(text: str | None) -> float | None:
     years, months, weeks, days, hours, minutes, seconds = m.groups()
     if years or months or weeks or days:
         return None
-    total = float(hours or 0) + float(minutes or 0) / 60 + float(seconds or 0) / 3600
-    return round(total, 4)
+    return float(hours or 0) + float(minutes or 0) / 60 + float(seconds or 0) / 3600
 
 
 def hours_to_iso_duration(hours: float) -> str:

@@ -18,6 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.statements import normalize_text
+
 __all__ = [
     "DeclaredSkill",
     "ImportIssue",
@@ -139,7 +141,7 @@ class MicroCredential(BaseModel):
     @field_validator("title", "source", "external_id")
     @classmethod
     def _not_blank(cls, v: str) -> str:
-        v = " ".join(v.split())  # one-line: scraped titles carry newlines and tabs
+        v = normalize_text(v)  # one line: scraped titles carry newlines and zero-width spaces
         if not v:
             raise ValueError("must not be blank")
         return v
