@@ -142,31 +142,28 @@ def test_max_items_caps_and_no_bound_claimed_when_it_binds():
 maybe = st.none().__or__
 
 
+# Strategies built once: building them inside the draw loop dominated the run time.
+_FIELDS = {
+    "links": st.lists(
+        st.builds(SkillLink, uri=st.sampled_from(URIS), strength=st.floats(0, 1)), max_size=3
+    ),
+    "ects": maybe(st.sampled_from([0.0, 1.0, 3.0, 5.0, 8.0])),
+    "hours": maybe(st.sampled_from([20.0, 60.0, 150.0])),
+    "eqf_level": maybe(st.integers(3, 7)),
+    "level_text": maybe(st.sampled_from(["Beginner", "Advanced"])),
+    "languages": st.lists(st.sampled_from(["en", "de"]), max_size=1),
+    "mode": maybe(st.sampled_from(["online", "onsite"])),
+    "price": maybe(st.sampled_from([0.0, 200.0])),
+}
+
+
 @st.composite
 def candidates_st(draw, max_size=8):
-    out = []
-    for i in range(draw(st.integers(0, max_size))):
-        links = draw(
-            st.lists(
-                st.builds(SkillLink, uri=st.sampled_from(URIS), strength=st.floats(0, 1)),
-                max_size=3,
-            )
-        )
-        out.append(
-            Candidate(
-                id=f"c{i}",
-                title=f"C{i}",
-                links=links,
-                ects=draw(maybe(st.sampled_from([0.0, 1.0, 3.0, 5.0, 8.0]))),
-                hours=draw(maybe(st.sampled_from([20.0, 60.0, 150.0]))),
-                eqf_level=draw(maybe(st.integers(3, 7))),
-                level_text=draw(maybe(st.sampled_from(["Beginner", "Advanced"]))),
-                languages=draw(st.lists(st.sampled_from(["en", "de"]), max_size=1)),
-                mode=draw(maybe(st.sampled_from(["online", "onsite"]))),
-                price=draw(maybe(st.sampled_from([0.0, 200.0]))),
-            )
-        )
-    return out
+    n = draw(st.integers(0, max_size))
+    return [
+        Candidate(id=f"c{i}", title=f"C{i}", **{k: draw(v) for k, v in _FIELDS.items()})
+        for i in range(n)
+    ]
 
 
 @st.composite

@@ -227,28 +227,32 @@ link_st = st.builds(
 maybe = st.none().__or__
 
 
+# Strategies built once: building them inside the draw loop dominated the run time.
+_FIELDS = {
+    "links": st.lists(link_st, max_size=4),
+    "ects": maybe(st.sampled_from([0.0, 1.0, 2.5, 5.0, 10.0])),
+    "hours": maybe(st.sampled_from([10.0, 40.0, 120.0])),
+    "eqf_level": maybe(st.integers(1, 8)),
+    "mode": maybe(st.sampled_from(["online", "onsite", "blended"])),
+    "languages": st.lists(st.sampled_from(["en", "fr", "de"]), max_size=2),
+    "country": maybe(st.sampled_from(["FR", "DE"])),
+    "price": maybe(st.sampled_from([0.0, 50.0, 300.0])),
+    "provider": maybe(st.sampled_from(["Acme", "Uni"])),
+    "level_text": maybe(st.sampled_from(["Beginner", "Intermediate", "Advanced"])),
+}
+
+
 @st.composite
 def candidates_st(draw, max_size=12):
     n = draw(st.integers(0, max_size))
-    out = []
-    for i in range(n):
-        out.append(
-            Candidate(
-                id=f"c{i:02d}",
-                title=f"Course {i}",
-                links=draw(st.lists(link_st, max_size=4)),
-                ects=draw(maybe(st.sampled_from([0.0, 1.0, 2.5, 5.0, 10.0]))),
-                hours=draw(maybe(st.sampled_from([10.0, 40.0, 120.0]))),
-                eqf_level=draw(maybe(st.integers(1, 8))),
-                mode=draw(maybe(st.sampled_from(["online", "onsite", "blended"]))),
-                languages=draw(st.lists(st.sampled_from(["en", "fr", "de"]), max_size=2)),
-                country=draw(maybe(st.sampled_from(["FR", "DE"]))),
-                price=draw(maybe(st.sampled_from([0.0, 50.0, 300.0]))),
-                provider=draw(maybe(st.sampled_from(["Acme", "Uni"]))),
-                level_text=draw(maybe(st.sampled_from(["Beginner", "Intermediate", "Advanced"]))),
-            )
+    return [
+        Candidate(
+            id=f"c{i:02d}",
+            title=f"Course {i}",
+            **{name: draw(strategy) for name, strategy in _FIELDS.items()},
         )
-    return out
+        for i in range(n)
+    ]
 
 
 @st.composite
