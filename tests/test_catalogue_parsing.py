@@ -446,6 +446,31 @@ def test_real_edx_and_eu_details(real_imports) -> None:
 
 
 @needs_catalogue
+def test_real_issue_lines_are_physical_start_lines(real_imports) -> None:
+    by_line = {i.line: i for i in issues(real_imports["coursera"][1])}
+    # line 4 of coursera-courses.csv: unescaped quotes around "ventaja injusta"
+    assert by_line[4].reason.startswith("expected 13 fields, got 18")
+    with open(CATALOGUE / "coursera-courses.csv", encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+    for issue in list(by_line.values())[:50]:
+        assert lines[issue.line - 1].startswith('"'), issue  # a record starts on that line
+
+
+@needs_catalogue
+@pytest.mark.parametrize("name", list(REAL))
+def test_real_records_survive_elm_export(real_imports, name: str) -> None:
+    from engine.statements import split_statements
+
+    extras = {"id", "source", "outcomes_source", "level_text", "rating", "review_count"}
+    extras |= {"price", "currency", "is_free", "certificate_price"}  # not ELM specification data
+    for rec in records(real_imports[name][1])[:300]:
+        back = records(read_elm(to_elm(rec)))[0]
+        assert back.model_dump(exclude=extras) == rec.model_dump(exclude=extras)
+        for outcome in rec.learning_outcomes:  # outcomes are already single statements
+            assert [p.text for p in split_statements(outcome)] == [outcome]
+
+
+@needs_catalogue
 def test_coursera_sources_share_ids(real_imports) -> None:
     a = {r.external_id for r in records(real_imports["coursera"][1])}
     b = {r.external_id for r in records(real_imports["coursera-descriptions"][1])}
