@@ -37,6 +37,10 @@ app.add_typer(esco_app, name="esco")
 app.add_typer(index_app, name="index")
 app.add_typer(skills_app, name="skills")
 app.add_typer(occupations_app, name="occupations")
+catalogue_app = typer.Typer(
+    help="Micro-credential catalogue: import, list, export.", no_args_is_help=True
+)
+app.add_typer(catalogue_app, name="catalogue")
 
 console = Console()
 err = Console(stderr=True)
@@ -232,6 +236,373 @@ def occupations_show(
         for skill in skills:
             table.add_row(skill.preferred_label, skill.skill_type or "", skill.uri)
         console.print(table)
+
+
+# -- catalogue --------------------------------------------------------------------------
+@catalogue_app.command("import")
+def catalogue_import(
+    paths: Annotated[list[Path], typer.Argument(help="Catalogue file(s).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv | elm | ob3")] = "csv",
+    mapping: Annotated[
+        str | None, typer.Option(help="CSV mapping name or TOML path (default: by file name).")
+    ] = None,
+    show_issues: Annotated[int, typer.Option(help="How many issues to list.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import catalogue files; every row is imported or reported with a reason."""
+    summaries = []
+    with errors():
+        sp = service()
+        for path in paths:
+            with progress_bars() as progress:
+                summaries.append(sp.import_catalogue(path, fmt, mapping, progress))
+    if as_json:
+        print_json(
+            [
+                {
+                    **{k: v for k, v in dataclasses.asdict(s).items() if k != "ids"},
+                    "skip_reasons": s.skip_reasons(),
+                }
+                for s in summaries
+            ]
+        )
+        return
+    table = Table(title="catalogue import")
+    for column in (
+        "source",
+        "read",
+        "imported",
+        "updated",
+        "unchanged",
+        "skipped",
+        "warnings",
+        "statements",
+        "declared",
+        "inferred",
+        "tags",
+        "seconds",
+    ):
+        table.add_column(column, justify="right" if column != "source" else "left")
+    for s in summaries:
+        table.add_row(
+            s.source,
+            *(
+                f"{n:,}"
+                for n in (
+                    s.read,
+                    s.imported,
+                    s.updated,
+                    s.unchanged,
+                    s.skipped,
+                    s.warnings,
+                    s.statements_mapped,
+                    s.declared_links,
+                    s.inferred_links,
+                    s.tag_links,
+                )
+            ),
+            f"{s.seconds:.1f}",
+        )
+    console.print(table)
+    for s in summaries:
+        for reason, n in list(s.skip_reasons().items())[:5]:
+            console.print(f"[yellow]{s.source}: skipped {n} × {reason}[/yellow]", highlight=False)
+        for issue in s.issues[:show_issues]:
+            where = f"line {issue.line}" if issue.line else (issue.external_id or "")
+            field = f" [{issue.field}]" if issue.field else ""
+            console.print(f"  {issue.severity} {where}{field}: {issue.reason}", highlight=False)
+
+
+@catalogue_app.command("list")
+def catalogue_list(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    query: Annotated[str | None, typer.Option("-q", help="Title contains.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stored credentials, a page at a time."""
+    with errors():
+        items = service().catalogue.list(offset, limit, source, query)
+    if as_json:
+        print_json(
+            [{"id": c.record.id, "title": c.record.title, "skills": len(c.links)} for c in items]
+        )
+        return
+    table = Table(title="credentials")
+    for column in ("id", "title", "ECTS", "hours", "mode", "lang", "skills"):
+        table.add_column(column)
+    for c in items:
+        r = c.record
+        table.add_row(
+            r.id,
+            r.title[:60],
+            _num(r.ects),
+            _num(r.hours),
+            r.mode or "",
+            ",".join(r.languages),
+            str(len(c.links)),
+        )
+    console.print(table)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+@catalogue_app.command("show")
+def catalogue_show(
+    credential_id: Annotated[str, typer.Argument(help="Credential id (source:external_id).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One credential with its learning outcomes and ESCO skills."""
+    with errors():
+        sp = service()
+        stored = sp.credential(credential_id)
+        labels = sp.store.skills(link.skill_uri for link in stored.links)
+    if as_json:
+        print_json(sp.export_credential(credential_id, "json"))
+        return
+    r = stored.record
+    console.print(f"[bold]{r.title}[/bold]  ({r.id})")
+    for name in (
+        "awarding_body",
+        "country",
+        "ects",
+        "hours",
+        "eqf_level",
+        "mode",
+        "languages",
+        "assessment_type",
+        "quality_assurance",
+        "url",
+    ):
+        value = getattr(r, name)
+        if value not in (None, []):
+            console.print(f"  {name}: {value}", highlight=False)
+    console.print(f"learning outcomes ({len(r.learning_outcomes)}):")
+    for outcome in r.learning_outcomes:
+        console.print(f"  • {outcome}", highlight=False)
+    table = Table(title="ESCO skills")
+    for column in ("skill", "source", "score", "evidence"):
+        table.add_column(column)
+    for link in stored.links:
+        label = (
+            labels[link.skill_uri].preferred_label if link.skill_uri in labels else link.skill_uri
+        )
+        table.add_row(label, link.source, f"{link.score:.2f}", (link.evidence or "")[:70])
+    console.print(table)
+
+
+@catalogue_app.command("stats")
+def catalogue_stats(as_json: JsonOpt = False) -> None:
+    """Counts per source: credentials, declared / inferred / tag links."""
+    with errors():
+        stats = service().catalogue.stats()
+    if as_json:
+        print_json(stats)
+        return
+    table = Table(
+        title=f"catalogue: {stats['credentials']:,} credentials, "
+        f"{stats['skill_links']:,} skill links, {stats['distinct_skills']:,} skills"
+    )
+    columns = (
+        "credentials",
+        "with_inferred",
+        "inferred_links",
+        "with_declared",
+        "declared_links",
+        "with_tag",
+        "tag_links",
+    )
+    table.add_column("source")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for source, row in sorted(stats["by_source"].items()):
+        table.add_row(source, *(f"{row.get(c, 0):,}" for c in columns))
+    console.print(table)
+
+
+@catalogue_app.command("export")
+def catalogue_export(
+    credential_id: Annotated[str, typer.Argument(help="Credential id.")],
+    fmt: Annotated[str, typer.Option("--format", help="elm | ob3 | json")] = "elm",
+) -> None:
+    """Export a credential, ESCO-enriched, as ELM JSON-LD, an OB3 Achievement, or JSON."""
+    with errors():
+        print_json(service().export_credential(credential_id, fmt))
+
+
+@catalogue_app.command("remove")
+def catalogue_remove(credential_id: Annotated[str, typer.Argument(help="Credential id.")]) -> None:
+    """Delete a credential (and its vectors)."""
+    with errors():
+        service().remove_credential(credential_id)
+    console.print(f"removed {credential_id}")
+
+
+# -- gap and recommendations ------------------------------------------------------------
+TargetOpt = Annotated[
+    str, typer.Option("--target", "-t", help="Target: ESCO occupation URI or a job title.")
+]
+SkillsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--skills", "-s", help="Held skill: ESCO URI or exact label (repeatable)."),
+]
+CvOpt = Annotated[Path | None, typer.Option("--cv", help="A CV or text file to extract skills.")]
+OccOpt = Annotated[
+    list[str] | None,
+    typer.Option("--occupation", help="Current/past ESCO occupation (URI or label; repeatable)."),
+]
+
+
+def _profile(skills, cv, occupations, text=None):
+    from engine.recommendation import LearnerProfile
+
+    cv_text = None
+    if cv is not None:
+        try:
+            cv_text = cv.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise typer.BadParameter(f"{cv}: not UTF-8 text ({exc})", param_hint="--cv") from None
+        except OSError as exc:
+            raise typer.BadParameter(f"{cv}: {exc.strerror}", param_hint="--cv") from None
+    return LearnerProfile(
+        skills=[s for s in (skills or []) if s.strip()],
+        text="\n".join(t for t in (text, cv_text) if t) or None,
+        occupations=occupations or [],
+    )
+
+
+def _print_gap(response) -> None:
+    target = response.target
+    console.print(
+        f"[bold]Target:[/bold] {target.occupation_label} ({target.occupation_uri}), "
+        f"matched by {target.matched_by}, score {target.score:.2f}",
+        highlight=False,
+    )
+    if target.alternatives and target.matched_by == "search":
+        console.print(
+            "  alternatives: "
+            + "; ".join(f"{a.label} ({a.score:.2f})" for a in target.alternatives),
+            highlight=False,
+        )
+    for note in response.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+    gap = response.gap
+    console.print(
+        f"held skills: {len(response.held)}; gap: {gap.essential_count} essential, "
+        f"{gap.optional_count} optional, remaining weight {gap.remaining_weight:.1f} of "
+        f"{gap.total_weight:.1f}",
+        highlight=False,
+    )
+
+
+@app.command("gap")
+def gap_command(
+    target: TargetOpt,
+    skills: SkillsOpt = None,
+    cv: CvOpt = None,
+    occupation: OccOpt = None,
+    text: Annotated[str | None, typer.Option(help="Free text describing what you can do.")] = None,
+    optional_weight: Annotated[float, typer.Option(min=0, max=1)] = 0.3,
+    as_json: JsonOpt = False,
+) -> None:
+    """The skill gap between a learner and a target occupation."""
+    profile = _profile(skills, cv, occupation, text)
+    with errors():
+        response = service().compute_gap(target, profile, optional_weight)
+    if as_json:
+        print_json(response)
+        return
+    _print_gap(response)
+    table = Table(title="gap skills")
+    for column in ("skill", "relation", "weight", "remaining", "why"):
+        table.add_column(column)
+    for skill in response.gap.skills:
+        table.add_row(
+            skill.label,
+            skill.relation,
+            f"{skill.weight:.2f}",
+            f"{skill.remaining_weight:.2f}",
+            skill.reason,
+        )
+    console.print(table)
+
+
+@app.command("recommend")
+def recommend_command(
+    target: TargetOpt,
+    skills: SkillsOpt = None,
+    cv: CvOpt = None,
+    occupation: OccOpt = None,
+    text: Annotated[str | None, typer.Option(help="Free text describing what you can do.")] = None,
+    budget_ects: Annotated[float | None, typer.Option(help="Workload budget in ECTS.")] = None,
+    budget_hours: Annotated[float | None, typer.Option(help="Workload budget in hours.")] = None,
+    language: Annotated[
+        list[str] | None, typer.Option(help="Accepted language (ISO 639-1; repeatable).")
+    ] = None,
+    mode: Annotated[
+        list[str] | None, typer.Option(help="online | onsite | blended (repeatable).")
+    ] = None,
+    eqf_min: Annotated[int | None, typer.Option(min=1, max=8)] = None,
+    eqf_max: Annotated[int | None, typer.Option(min=1, max=8)] = None,
+    max_price: Annotated[float | None, typer.Option(min=0)] = None,
+    country: Annotated[str | None, typer.Option(help="Country for onsite courses.")] = None,
+    exclude_provider: Annotated[list[str] | None, typer.Option(help="Provider to skip.")] = None,
+    k: KOpt = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Micro-credentials that close the gap, a pathway within the budget, and why."""
+    from pydantic import ValidationError
+
+    from engine.ranking import Constraints
+    from engine.recommendation import RecommendationRequest
+
+    profile = _profile(skills, cv, occupation, text)
+    try:
+        request = RecommendationRequest(
+            target=target,
+            profile=profile,
+            k=k,
+            constraints=Constraints(
+                languages=language or None,
+                budget_ects=budget_ects,
+                budget_hours=budget_hours,
+                modes=mode or None,
+                eqf_min=eqf_min,
+                eqf_max=eqf_max,
+                max_price=max_price,
+                country=country,
+                exclude_providers=exclude_provider or [],
+            ),
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with errors():
+        response = service().recommend(request)
+    if as_json:
+        print_json(response)
+        return
+    _print_gap(response)
+    ranking = response.ranking
+    if not ranking.items:
+        console.print(f"[yellow]no recommendation:[/yellow] {ranking.reason_if_empty}")
+    table = Table(title=f"recommended micro-credentials (top {len(ranking.items)})")
+    for column in ("#", "credential", "score", "workload", "why"):
+        table.add_column(column)
+    for item, why in zip(ranking.items, response.explanations, strict=True):
+        table.add_row(
+            str(item.rank),
+            f"{item.title}\n[dim]{item.id}[/dim]",
+            f"{item.score:.3f}",
+            " ".join(why.details[:1]),
+            why.sentence,
+        )
+    console.print(table)
+    console.print(f"[bold]Pathway:[/bold] {response.pathway_explanation.sentence}", highlight=False)
+    for step in response.pathway_explanation.steps:
+        console.print(f"  {step}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

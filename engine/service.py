@@ -8,14 +8,45 @@ the API serialises JSON and the evaluation scripts compute metrics over the same
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
+from engine.catalogue.csv_import import load_mapping, read_csv_catalogue
+from engine.catalogue.elm import read_elm, to_elm
+from engine.catalogue.importer import ImportSummary, MappedSkill, import_items
+from engine.catalogue.ob3 import read_ob3, to_ob3
+from engine.catalogue.records import ImportItem, SkillLink
+from engine.catalogue.store import CatalogueStore, StoredCredential
+from engine.catalogue.vectors import CATALOGUE_BUNDLE, build_catalogue_bundle
 from engine.config import Settings
 from engine.embeddings import EmbeddingCache, ProgressFactory
-from engine.index import IndexBundle, load_bundle, save_bundle
+from engine.gap import Gap, HeldSkill, TargetSkill, compute_gap
+from engine.index import (
+    IndexBundle,
+    IndexMismatch,
+    IndexMissing,
+    load_bundle,
+    read_manifest,
+    save_bundle,
+)
 from engine.matching import OccupationHit, OccupationMatcher, SkillHit, SkillMatcher, clean_query
+from engine.recommendation import (
+    CatalogueEntry,
+    CatalogueSnapshot,
+    GapResponse,
+    LearnerProfile,
+    OccupationChoice,
+    RecommendationRequest,
+    RecommendationResponse,
+    TargetResolution,
+    recommend_from_gap,
+    skill_neighbours,
+)
+from engine.statements import split_statements
 from engine.taxonomy_index import (
     OCCUPATION_BUNDLE,
     SKILL_BUNDLE,
@@ -145,3 +176,399 @@ class Skillpath:
             optional=[skills[u] for u, rel in relations if rel == "optional"],
             isco_label=isco[1] if isco else None,
         )
+
+    # -- catalogue -----------------------------------------------------------------------
+    @cached_property
+    def catalogue(self) -> CatalogueStore:
+        return CatalogueStore(self.store)
+
+    def _read_catalogue(
+        self, path: Path, fmt: str, mapping: str | None = None
+    ) -> tuple[str, Iterator[ImportItem]]:
+        """(source name, item stream) for a catalogue file in one of the supported formats."""
+        if fmt == "csv":
+            spec = load_mapping(mapping or _guess_mapping(path))
+            return spec.source, read_csv_catalogue(path, spec)
+        if fmt == "elm":
+            return "elm", read_elm(path)
+        if fmt == "ob3":
+            return "ob3", read_ob3(path)
+        raise ValueError(f"unknown catalogue format {fmt!r}: use csv, elm or ob3")
+
+    def import_catalogue(
+        self,
+        path: Path | str,
+        fmt: str = "csv",
+        mapping: str | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> ImportSummary:
+        """Import a catalogue file: parse, map outcomes to ESCO, upsert; then refresh vectors."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+        source, items = self._read_catalogue(path, fmt, mapping)
+        return self.import_stream(items, source, progress, total=_count_hint(path, fmt))
+
+    def import_stream(
+        self,
+        items: Iterable[ImportItem],
+        source: str,
+        progress: ProgressFactory | None = None,
+        total: int | None = None,
+    ) -> ImportSummary:
+        with self._lock:
+            known = {s.uri for s in self.skills}
+            advance = progress(f"importing {source}", total or 0) if progress else None
+            summary = import_items(
+                items,
+                source,
+                self.catalogue,
+                _MatcherMapper(self),
+                known.__contains__,
+                progress=advance,
+            )
+            self.refresh_catalogue_index(progress)
+            return summary
+
+    def remove_credential(self, credential_id: str) -> None:
+        with self._lock:
+            self.catalogue.delete(credential_id)
+            self.refresh_catalogue_index()
+
+    def credential(self, credential_id: str) -> StoredCredential:
+        return self.catalogue.get(credential_id)
+
+    def export_credential(self, credential_id: str, fmt: str = "json") -> dict:
+        stored = self.catalogue.get(credential_id)
+        labels = self.store.skills(link.skill_uri for link in stored.links)
+        links = [
+            SkillLink(
+                uri=link.skill_uri,
+                label=labels[link.skill_uri].preferred_label if link.skill_uri in labels else None,
+                score=link.score,
+                evidence=link.evidence,
+                source="declared" if link.source == "declared" else "inferred",
+            )
+            for link in stored.links
+            if link.source != "tag"
+        ]
+        if fmt == "elm":
+            return to_elm(stored.record, links)
+        if fmt == "ob3":
+            return to_ob3(stored.record, links)
+        if fmt == "json":
+            return {
+                "credential": stored.record.model_dump(mode="json"),
+                "skills": [link.model_dump(mode="json") for link in links],
+            }
+        raise ValueError(f"unknown export format {fmt!r}: use json, elm or ob3")
+
+    def refresh_catalogue_index(self, progress: ProgressFactory | None = None) -> dict:
+        """Rebuild the credential vectors if the store moved on since they were built."""
+        expect = {"encoder": self.encoder.fingerprint}
+        manifest = read_manifest(self.settings.index_dir, CATALOGUE_BUNDLE)
+        if (
+            manifest
+            and manifest.get("encoder") == expect["encoder"]
+            and manifest.get("catalogue_revision") == self.catalogue.revision
+        ):
+            return manifest
+        bundle, revision = build_catalogue_bundle(
+            self.catalogue, self.encoder, self.embedding_cache, progress=progress
+        )
+        save_bundle(self.settings.index_dir, bundle, {**expect, "catalogue_revision": revision})
+        self.__dict__.pop("catalogue_bundle", None)
+        return bundle.manifest
+
+    @cached_property
+    def catalogue_bundle(self) -> IndexBundle:
+        try:
+            bundle = load_bundle(
+                self.settings.index_dir, CATALOGUE_BUNDLE, {"encoder": self.encoder.fingerprint}
+            )
+        except (IndexMissing, IndexMismatch):
+            self.refresh_catalogue_index()
+            bundle = load_bundle(
+                self.settings.index_dir, CATALOGUE_BUNDLE, {"encoder": self.encoder.fingerprint}
+            )
+        if bundle.manifest.get("catalogue_revision") != self.catalogue.revision:
+            self.refresh_catalogue_index()
+            return self.catalogue_bundle
+        return bundle
+
+    # -- gap and recommendations ---------------------------------------------------------
+    min_target_score: float = 0.6  # below this a free-text target is "no good match"
+    occupation_confidence: float = 0.6  # essential skills of a past occupation count this much
+
+    @cached_property
+    def skill_vectors(self) -> np.ndarray:
+        """One L2-normalised vector per ESCO skill (label + description), in ``skills`` order."""
+        return self.skill_matcher.bundle["descriptions"].vectors()
+
+    @cached_property
+    def skill_position(self) -> dict[str, int]:
+        return {s.uri: i for i, s in enumerate(self.skills)}
+
+    def resolve_target(self, target: str) -> TargetResolution:
+        """An occupation URI, an exact label, or a free title normalised by the matcher."""
+        ref = clean_query(target, "target")
+        if ref.startswith("http"):
+            occupation = self.store.occupation(ref)
+            return TargetResolution(
+                occupation_uri=occupation.uri,
+                occupation_label=occupation.preferred_label,
+                matched_by="uri",
+                score=1.0,
+                confident=True,
+            )
+        hits = self.search_occupations(ref, k=6)
+        exact = self.store.occupations_by_label(ref)
+        alternatives = [OccupationChoice(uri=h.uri, label=h.label, score=h.score) for h in hits]
+        if exact:
+            chosen = exact[0]
+            return TargetResolution(
+                occupation_uri=chosen.uri,
+                occupation_label=chosen.preferred_label,
+                matched_by="label",
+                score=1.0,
+                confident=True,
+                alternatives=[a for a in alternatives if a.uri != chosen.uri][:5],
+            )
+        best = hits[0]
+        confident = best.score >= self.min_target_score
+        return TargetResolution(
+            occupation_uri=best.uri,
+            occupation_label=best.label,
+            matched_by="search",
+            score=best.score,
+            confident=confident,
+            alternatives=alternatives[1:],
+            note=None
+            if confident
+            else f"{ref!r} matches no ESCO occupation well (best: {best.label!r}, "
+            f"score {best.score:.2f}); check the alternatives",
+        )
+
+    def learner_skills(self, profile: LearnerProfile) -> tuple[list[HeldSkill], list[str]]:
+        """What the learner holds, from every part of the profile; unknown URIs raise NotFound."""
+        held: dict[str, HeldSkill] = {}
+        notes: list[str] = []
+
+        def add(skill: HeldSkill) -> None:
+            if skill.uri not in held or held[skill.uri].confidence < skill.confidence:
+                held[skill.uri] = skill
+
+        for ref in profile.skills:
+            skill = self.skill(ref)
+            add(
+                HeldSkill(
+                    uri=skill.uri, confidence=1.0, source="declared", label=skill.preferred_label
+                )
+            )
+        for ref in profile.occupations:
+            occupation = self.resolve_occupation(ref)
+            labels = self.store.skills(self.store.essential_skills(occupation.uri))
+            for uri, skill in labels.items():
+                add(
+                    HeldSkill(
+                        uri=uri,
+                        confidence=self.occupation_confidence,
+                        source=f"occupation: {occupation.preferred_label}",
+                        label=skill.preferred_label,
+                    )
+                )
+        for credential_id in profile.completed_credentials:
+            stored = self.catalogue.get(credential_id)
+            for link in stored.links:
+                add(
+                    HeldSkill(
+                        uri=link.skill_uri,
+                        confidence=min(1.0, link.score),
+                        source=f"credential: {stored.record.title}",
+                    )
+                )
+        if profile.text and profile.text.strip():
+            extracted = self.skills_from_text(profile.text)
+            if not extracted:
+                notes.append("no ESCO skill was recognised in the text given")
+            for uri, score in extracted:
+                add(
+                    HeldSkill(
+                        uri=uri,
+                        confidence=round(score, 4),
+                        source="text",
+                        label=self.skills[self.skill_position[uri]].preferred_label,
+                    )
+                )
+        return sorted(held.values(), key=lambda h: h.uri), notes
+
+    def skills_from_text(self, text: str) -> list[tuple[str, float]]:
+        """(ESCO URI, confidence) recognised in free text (CV lines)."""
+        mapper = _MatcherMapper(self)
+        statements = [s.text for s in split_statements(clean_query(text, "text", 200_000))]
+        best: dict[str, float] = {}
+        for row in mapper.map_statements(statements[:500]):
+            for hit in row:
+                best[hit.uri] = max(best.get(hit.uri, 0.0), hit.score)
+        return sorted(best.items())
+
+    def _similar_held(self, target_uris: list[str], held: list[HeldSkill]) -> dict:
+        held_uris = [h.uri for h in held if h.uri in self.skill_position]
+        if not held_uris or not target_uris:
+            return {}
+        vectors = self.skill_vectors
+        t = vectors[[self.skill_position[u] for u in target_uris]]
+        h = vectors[[self.skill_position[u] for u in held_uris]]
+        sims = t @ h.T
+        out = {}
+        for i, uri in enumerate(target_uris):
+            order = np.argsort(-sims[i], kind="stable")[:3]
+            out[uri] = [(held_uris[j], float(sims[i, j])) for j in order if held_uris[j] != uri]
+        return out
+
+    def compute_gap(
+        self, target: str, profile: LearnerProfile | None = None, optional_weight: float = 0.3
+    ) -> GapResponse:
+        profile = profile or LearnerProfile()
+        resolution = self.resolve_target(target)
+        held, notes = self.learner_skills(profile)
+        relations = self.store.occupation_skills(resolution.occupation_uri)
+        labels = self.store.skills(uri for uri, _ in relations)
+        target_skills = [
+            TargetSkill(uri=uri, label=labels[uri].preferred_label, relation=relation)
+            for uri, relation in relations
+        ]
+        similar = self._similar_held([t.uri for t in target_skills], held)
+        gap = compute_gap(
+            resolution.occupation_uri,
+            resolution.occupation_label,
+            target_skills,
+            held,
+            similar,
+            optional_weight=optional_weight,
+        )
+        if resolution.note:
+            notes.insert(0, resolution.note)
+        return GapResponse(target=resolution, held=held, gap=gap, notes=notes)
+
+    def catalogue_snapshot(self) -> CatalogueSnapshot:
+        """The ranking view of the catalogue, rebuilt only when the catalogue changed."""
+        revision = self.catalogue.revision
+        snapshot = self.__dict__.get("_snapshot")
+        if snapshot is not None and snapshot.revision == revision:
+            return snapshot
+        with self._lock:
+            entries = []
+            for stored in self.catalogue.iter_all():
+                r = stored.record
+                entries.append(
+                    CatalogueEntry(
+                        id=r.id,
+                        title=r.title,
+                        links=tuple(
+                            (link.skill_uri, link.score, link.evidence, link.source)
+                            for link in stored.links
+                        ),
+                        ects=r.ects,
+                        hours=r.hours,
+                        eqf_level=r.eqf_level,
+                        mode=r.mode,
+                        languages=tuple(r.languages),
+                        country=r.country,
+                        price=0.0 if r.is_free else r.price,
+                        provider=r.awarding_body,
+                        level_text=r.level_text,
+                        url=r.url,
+                    )
+                )
+            snapshot = CatalogueSnapshot.build(revision, entries)
+            self.__dict__["_snapshot"] = snapshot  # one reference swap: readers see old or new
+            return snapshot
+
+    def neighbours_for(self, gap: Gap, snapshot: CatalogueSnapshot) -> dict:
+        taught = [u for u in snapshot.postings if u in self.skill_position]
+        key = (snapshot.revision, len(taught))
+        cached = self.__dict__.get("_taught")
+        if cached is None or cached[0] != key:
+            cached = (key, np.asarray([self.skill_position[u] for u in taught]), taught)
+            self.__dict__["_taught"] = cached
+        _, positions, uris = cached
+        return skill_neighbours(
+            [s.uri for s in gap.skills], self.skill_position, self.skill_vectors, positions, uris
+        )
+
+    def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
+        gap_response = self.compute_gap(request.target, request.profile, request.optional_weight)
+        snapshot = self.catalogue_snapshot()
+        neighbours = self.neighbours_for(gap_response.gap, snapshot)
+        ranking, explanations, pathway, pathway_text, considered = recommend_from_gap(
+            gap_response.gap,
+            snapshot,
+            request.constraints,
+            neighbours,
+            k=request.k,
+            max_pathway_items=request.max_pathway_items,
+            exclude_ids=request.profile.completed_credentials,
+        )
+        notes = list(gap_response.notes)
+        if not snapshot.entries:
+            notes.append("the catalogue is empty: run `skillpath catalogue import` first")
+        return RecommendationResponse(
+            **{**gap_response.model_dump(), "notes": notes},
+            ranking=ranking,
+            explanations=explanations,
+            pathway=pathway,
+            pathway_explanation=pathway_text,
+            candidates_considered=considered,
+        )
+
+
+def _guess_mapping(path: Path) -> str:
+    """The shipped mapping whose ``file`` names this file, e.g. coursera-courses.csv."""
+    from engine.catalogue.csv_import import list_mappings
+
+    for name in list_mappings():
+        if load_mapping(name).file == path.name:
+            return name
+    raise ValueError(
+        f"{path.name}: no shipped mapping names this file; pass --mapping NAME or a TOML path "
+        f"(shipped: {', '.join(list_mappings())})"
+    )
+
+
+def _count_hint(path: Path, fmt: str) -> int | None:
+    if fmt != "csv":
+        return None
+    from engine.catalogue.csv_import import count_csv_rows
+
+    return count_csv_rows(path)
+
+
+class _MatcherMapper:
+    """Adapts the skill matcher to what the catalogue importer needs.
+
+    Interim rule until the tuned extractor lands: top 3 skills per statement above 0.55.
+    """
+
+    top_k, min_score = 3, 0.55
+
+    def __init__(self, service: Skillpath) -> None:
+        self.matcher = service.skill_matcher
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.matcher.encoder.fingerprint}-top{self.top_k}-min{self.min_score}"
+
+    def _top(self, texts: Sequence[str], k: int) -> list[list[MappedSkill]]:
+        if not texts:
+            return []
+        hits = self.matcher.rank_vectors(self.matcher.encode(list(texts)), k)
+        return [
+            [MappedSkill(h.uri, h.score) for h in row if h.score >= self.min_score] for row in hits
+        ]
+
+    def map_statements(self, statements: Sequence[str]) -> list[list[MappedSkill]]:
+        return self._top(statements, self.top_k)
+
+    def map_tags(self, tags: Sequence[str]) -> list[MappedSkill | None]:
+        return [row[0] if row else None for row in self._top(tags, 1)]

@@ -1,0 +1,178 @@
+"""Import a stream of parsed credentials: map outcomes to ESCO, upsert, report.
+
+The reader (CSV with a mapping, ELM, OB3) yields records and issues; this module batches the
+records, skips the ones already stored unchanged (same content hash, same matcher), maps the
+learning outcomes of the rest to ESCO skills in one encoder call per batch (the heavy part),
+validates declared ESCO URIs, links the provider's own skill tags, and upserts each batch in
+one transaction. The summary accounts for every item read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from engine.catalogue.records import ImportIssue, ImportItem, MicroCredential
+from engine.catalogue.store import CatalogueStore, StoredLink
+
+
+@dataclass(frozen=True)
+class MappedSkill:
+    uri: str
+    score: float
+    span_start: int | None = None
+    span_end: int | None = None
+
+
+class StatementMapper(Protocol):
+    """What the importer needs of the matcher: batch statement → ESCO skills, and a fingerprint."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def map_statements(self, statements: Sequence[str]) -> list[list[MappedSkill]]: ...
+
+    def map_tags(self, tags: Sequence[str]) -> list[MappedSkill | None]: ...
+
+
+@dataclass
+class ImportSummary:
+    source: str
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    warnings: int = 0
+    statements_mapped: int = 0
+    declared_links: int = 0
+    inferred_links: int = 0
+    tag_links: int = 0
+    seconds: float = 0.0
+    issues: list[ImportIssue] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return self.imported + self.updated + self.unchanged
+
+    def skip_reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for issue in self.issues:
+            if issue.severity == "skipped":
+                key = issue.reason.split(":")[0][:80]
+                counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _links_for(
+    record: MicroCredential,
+    mapped: list[list[MappedSkill]],
+    tags: list[MappedSkill | None],
+    known_skill: Callable[[str], bool],
+    summary: ImportSummary,
+) -> list[StoredLink]:
+    links: dict[tuple[str, str], StoredLink] = {}
+    for declared in record.declared_skills:
+        uri = declared.uri.replace("https://", "http://", 1)
+        if not known_skill(uri):
+            summary.warnings += 1
+            summary.issues.append(
+                ImportIssue(
+                    field="declared_skills",
+                    reason=f"declared skill {uri} is not an ESCO skill of this release; kept out",
+                    external_id=record.external_id,
+                    severity="warning",
+                )
+            )
+            continue
+        links[(uri, "declared")] = StoredLink(uri, 1.0, declared.outcome, "declared")
+    for statement, skills in zip(record.learning_outcomes, mapped, strict=True):
+        for skill in skills:
+            key = (skill.uri, "inferred")
+            if key not in links or links[key].score < skill.score:
+                links[key] = StoredLink(
+                    skill.uri, skill.score, statement, "inferred", skill.span_start, skill.span_end
+                )
+    for tag, skill in zip(record.provider_skill_tags, tags, strict=True):
+        if skill is not None:
+            key = (skill.uri, "tag")
+            if key not in links or links[key].score < skill.score:
+                links[key] = StoredLink(skill.uri, skill.score, tag, "tag")
+    for (_, source), _link in links.items():
+        setattr(summary, f"{source}_links", getattr(summary, f"{source}_links") + 1)
+    return sorted(links.values(), key=lambda link: (link.source, -link.score, link.skill_uri))
+
+
+def import_items(
+    items: Iterable[ImportItem],
+    source: str,
+    catalogue: CatalogueStore,
+    mapper: StatementMapper,
+    known_skill: Callable[[str], bool],
+    batch_size: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Map and upsert every record of ``items``; account for every item in the summary."""
+    started = time.perf_counter()
+    summary = ImportSummary(source=source)
+    batch: list[MicroCredential] = []
+    seen: set[str] = set()
+
+    def flush() -> None:
+        if not batch:
+            return
+        stored = catalogue.fingerprints([r.id for r in batch])
+        todo = [r for r in batch if stored.get(r.id) != (r.content_hash(), mapper.fingerprint)]
+        summary.unchanged += len(batch) - len(todo)
+        statements = [s for r in todo for s in r.learning_outcomes]
+        tags = [t for r in todo for t in r.provider_skill_tags]
+        mapped = mapper.map_statements(statements) if statements else []
+        tag_skills = mapper.map_tags(tags) if tags else []
+        summary.statements_mapped += len(statements)
+        rows, s_at, t_at = [], 0, 0
+        for record in todo:
+            n_s, n_t = len(record.learning_outcomes), len(record.provider_skill_tags)
+            links = _links_for(
+                record,
+                mapped[s_at : s_at + n_s],
+                tag_skills[t_at : t_at + n_t],
+                known_skill,
+                summary,
+            )
+            s_at, t_at = s_at + n_s, t_at + n_t
+            rows.append((record, links))
+        for status in catalogue.upsert(rows, mapper.fingerprint).values():
+            setattr(summary, status, getattr(summary, status) + 1)
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    for item in items:
+        if isinstance(item, ImportIssue):
+            summary.issues.append(item)
+            if item.severity == "skipped":
+                summary.read += 1
+                summary.skipped += 1
+                if progress:
+                    progress(1)
+            else:
+                summary.warnings += 1
+            continue
+        summary.read += 1
+        if item.id in seen:
+            summary.skipped += 1
+            summary.issues.append(
+                ImportIssue(reason="duplicate id in this import", external_id=item.external_id)
+            )
+            continue
+        seen.add(item.id)
+        summary.ids.append(item.id)
+        batch.append(item)
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    summary.seconds = time.perf_counter() - started
+    return summary

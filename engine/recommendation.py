@@ -1,0 +1,233 @@
+"""From a learner and a target to ranked credentials, a pathway and explanations.
+
+This module assembles the pure pieces (gap → ranking → pathway → explanations) around two
+retrieval steps that must scale to a large catalogue:
+
+* an inverted index from ESCO skill to the credentials that teach it, each posting list
+  sorted by link strength, so a gap skill contributes at most ``per_skill`` candidates
+  whatever the catalogue size;
+* semantic neighbours: for a gap skill that no credential names exactly, the closest ESCO
+  skills (by embedding) that credentials do teach.
+
+The request and response records here are what the CLI prints and the HTTP API serialises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.explanations import Explanation, PathwayExplanation, explain_pathway, explain_ranking
+from engine.gap import Gap, HeldSkill
+from engine.pathway import Pathway, build_pathway
+from engine.ranking import Candidate, Constraints, Ranking, SkillLink, rank_credentials
+
+LINK_SOURCES = ("declared", "inferred", "tag")
+
+
+class LearnerProfile(BaseModel):
+    """What the learner brings. Every part is optional: an empty profile is a valid learner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skills: list[str] = Field(
+        default_factory=list, description="ESCO skill URIs (or exact ESCO labels) held."
+    )
+    text: str | None = Field(
+        None, description="Free text: CV lines or a pasted CV; skills are extracted from it."
+    )
+    occupations: list[str] = Field(
+        default_factory=list,
+        description="ESCO occupation URIs held now or before; their essential skills count "
+        "as held with lower confidence.",
+    )
+    completed_credentials: list[str] = Field(
+        default_factory=list, description="Ids of catalogue credentials already completed."
+    )
+
+
+class RecommendationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(..., description="ESCO occupation URI or a job title in free text.")
+    profile: LearnerProfile = Field(default_factory=LearnerProfile)
+    constraints: Constraints = Field(default_factory=Constraints)
+    k: int = Field(10, ge=1, le=100, description="How many credentials to rank.")
+    optional_weight: float = Field(0.3, ge=0, le=1, description="Weight of optional skills.")
+    max_pathway_items: int = Field(6, ge=1, le=20)
+
+
+class OccupationChoice(BaseModel):
+    uri: str
+    label: str
+    score: float
+
+
+class TargetResolution(BaseModel):
+    """Which occupation the target resolved to, how, and the next best alternatives."""
+
+    occupation_uri: str
+    occupation_label: str
+    matched_by: str  # uri | label | search
+    score: float
+    confident: bool
+    alternatives: list[OccupationChoice] = Field(default_factory=list)
+    note: str | None = None
+
+
+class GapResponse(BaseModel):
+    target: TargetResolution
+    held: list[HeldSkill]
+    gap: Gap
+    notes: list[str] = Field(default_factory=list)
+
+
+class RecommendationResponse(GapResponse):
+    ranking: Ranking
+    explanations: list[Explanation]
+    pathway: Pathway
+    pathway_explanation: PathwayExplanation
+    candidates_considered: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """The fields of a stored credential that ranking needs, kept compact in memory."""
+
+    id: str
+    title: str
+    links: tuple[tuple[str, float, str | None, str], ...]  # (uri, strength, evidence, source)
+    ects: float | None
+    hours: float | None
+    eqf_level: int | None
+    mode: str | None
+    languages: tuple[str, ...]
+    country: str | None
+    price: float | None
+    provider: str | None
+    level_text: str | None
+    url: str | None
+
+    def candidate(self, sources: Sequence[str] = LINK_SOURCES) -> Candidate:
+        links = [
+            SkillLink(
+                uri=uri,
+                strength=min(1.0, max(0.0, strength)),
+                evidence=evidence if source != "tag" else f"provider skill tag: {evidence}",
+                source="declared" if source == "declared" else "inferred",
+            )
+            for uri, strength, evidence, source in self.links
+            if source in sources
+        ]
+        return Candidate(
+            id=self.id,
+            title=self.title,
+            links=links,
+            ects=self.ects,
+            hours=self.hours,
+            eqf_level=self.eqf_level,
+            mode=self.mode,
+            languages=list(self.languages),
+            country=self.country,
+            price=self.price,
+            provider=self.provider,
+            level_text=self.level_text,
+            url=self.url,
+        )
+
+
+@dataclass
+class CatalogueSnapshot:
+    """An immutable view of the catalogue for ranking; swapped whole when the catalogue changes."""
+
+    revision: int
+    entries: dict[str, CatalogueEntry]
+    postings: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, revision: int, entries: Iterable[CatalogueEntry]) -> CatalogueSnapshot:
+        by_id: dict[str, CatalogueEntry] = {}
+        postings: dict[str, list[tuple[float, str]]] = {}
+        for entry in entries:
+            by_id[entry.id] = entry
+            best: dict[str, float] = {}
+            for uri, strength, _, _ in entry.links:
+                best[uri] = max(strength, best.get(uri, 0.0))
+            for uri, strength in best.items():
+                postings.setdefault(uri, []).append((strength, entry.id))
+        for plist in postings.values():
+            plist.sort(key=lambda p: (-p[0], p[1]))
+        return cls(revision=revision, entries=by_id, postings=postings)
+
+    def taught(self, uri: str) -> bool:
+        return uri in self.postings
+
+
+def skill_neighbours(
+    gap_uris: Sequence[str],
+    skill_position: Mapping[str, int],
+    skill_vectors: np.ndarray,
+    taught_positions: np.ndarray,
+    taught_uris: Sequence[str],
+    min_similarity: float = 0.8,
+    per_skill: int = 5,
+) -> dict[str, list[tuple[str, float]]]:
+    """For each gap skill, the closest *taught* ESCO skills (other than itself) by cosine."""
+    rows = [skill_position[u] for u in gap_uris if u in skill_position]
+    if not rows or not len(taught_positions):
+        return {}
+    sims = skill_vectors[rows] @ skill_vectors[taught_positions].T
+    out: dict[str, list[tuple[str, float]]] = {}
+    uris = [u for u in gap_uris if u in skill_position]
+    for i, uri in enumerate(uris):
+        order = np.argsort(-sims[i], kind="stable")[: per_skill + 1]
+        found = [
+            (taught_uris[j], round(float(sims[i, j]), 4))
+            for j in order
+            if taught_uris[j] != uri and sims[i, j] >= min_similarity
+        ][:per_skill]
+        if found:
+            out[uri] = found
+    return out
+
+
+def retrieve_candidates(
+    snapshot: CatalogueSnapshot,
+    gap: Gap,
+    neighbours: Mapping[str, Sequence[tuple[str, float]]],
+    per_skill: int = 50,
+) -> list[str]:
+    """Credential ids teaching a gap skill or one of its neighbours, capped per skill."""
+    ids: dict[str, None] = {}
+    for skill in gap.skills:
+        for uri in [skill.uri, *(n for n, _ in neighbours.get(skill.uri, ()))]:
+            for _, credential_id in snapshot.postings.get(uri, ())[:per_skill]:
+                ids.setdefault(credential_id, None)
+    return sorted(ids)
+
+
+def recommend_from_gap(
+    gap: Gap,
+    snapshot: CatalogueSnapshot,
+    constraints: Constraints,
+    neighbours: Mapping[str, Sequence[tuple[str, float]]],
+    k: int = 10,
+    max_pathway_items: int = 6,
+    sources: Sequence[str] = LINK_SOURCES,
+    per_skill: int = 50,
+    exclude_ids: Iterable[str] = (),
+) -> tuple[Ranking, list[Explanation], Pathway, PathwayExplanation, int]:
+    """Rank, build the pathway and explain, for one gap over one catalogue snapshot."""
+    excluded = set(exclude_ids)
+    ids = [
+        i for i in retrieve_candidates(snapshot, gap, neighbours, per_skill) if i not in excluded
+    ]
+    candidates = [snapshot.entries[i].candidate(sources) for i in ids]
+    ranking = rank_credentials(gap, candidates, constraints, neighbours, k=k)
+    by_id = {c.id: c for c in candidates}
+    explanations = explain_ranking(ranking, gap, [by_id[item.id] for item in ranking.items])
+    pathway = build_pathway(gap, candidates, constraints, neighbours, max_items=max_pathway_items)
+    return ranking, explanations, pathway, explain_pathway(pathway), len(candidates)
