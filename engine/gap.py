@@ -216,7 +216,8 @@ def compute_gap(
             options = []
             for other_uri, similarity in similar.get(t.uri, ()):
                 h = held_by_uri.get(other_uri)
-                if h is None or other_uri == t.uri or similarity < partial_threshold:
+                # "not >=" also skips a NaN similarity
+                if h is None or other_uri == t.uri or not similarity >= partial_threshold:
                     continue
                 similarity = min(max(float(similarity), 0.0), 1.0)
                 c = 1.0 if h.confidence >= confidence_floor else h.confidence

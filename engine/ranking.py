@@ -20,7 +20,9 @@ Score (greedy; each step takes the credential with the best score given those ab
     credential that adds nothing scores 0, and one that covers no gap skill is never ranked.
     ``redundancy_discount = standalone_coverage - coverage_gain``: what better-ranked
     credentials already cover. Because marginal gains only shrink as S grows (submodularity),
-    the scores along the ranking never increase.
+    the scores along the ranking never increase. Once nothing adds coverage, the remaining
+    relevant credentials (score 0) fill the top-k by standalone coverage, flagged
+    ``redundant`` — alternatives, never irrelevant ones.
 
     * ``workload_fit = ref / (ref + workload)``: 1 for no workload, 0.5 at ``ref`` (the ECTS
       budget, else the hours budget, else 5 ECTS); 0.5 when the workload is unknown.
@@ -28,9 +30,11 @@ Score (greedy; each step takes the credential with the best score given those ab
       of ``[eqf_min, eqf_max]``, else the bound given; 0.5 when unknown or no target.
 
 Hard constraints (:func:`filter_candidates`) come first; every exclusion carries its reasons and
-is counted per constraint. A field the credential does not state (language, mode, price, EQF
-level, workload, country of an on-site course) is *not* a violation: the credential is kept
-and flagged ``"unknown <field>"``; ``Constraints.strict`` drops it instead.
+is counted per constraint. In a ranking each credential must fit the workload budget on its
+own; :mod:`engine.pathway` enforces it on the sum. A field the credential does not state
+(language, mode, price, EQF level, workload, country of an on-site course) is *not* a
+violation: the credential is kept and flagged ``"unknown <field>"``; ``Constraints.strict``
+drops it instead.
 
 Workload conversion (ECTS users' guide: 1 ECTS = 25-30 h of learning) is conservative: an
 hours-only credential counts ``hours / 25`` ECTS against an ECTS budget, an ECTS-only one
@@ -153,7 +157,10 @@ class Constraints(BaseModel):
     """The learner's hard constraints; ``None`` means "no constraint".
 
     ``languages``/``modes`` set to an empty list is a contradiction (nothing can match), not
-    "anything goes". ``country`` applies to onsite/blended courses only: online is anywhere.
+    "anything goes". ``country`` (compared case-insensitively with the credential's, so use
+    the same codes, e.g. ISO 3166-1 alpha-2) applies to onsite/blended courses only: online is
+    anywhere, and an unstated mode with another country is flagged ``unknown mode``.
+    ``exclude_providers`` match the provider name case-insensitively.
     ``eqf_target`` (optional) is the preferred level used by the level fit.
     """
 
