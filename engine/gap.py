@@ -22,7 +22,7 @@ Example reasons: ``"essential for data analyst; not held"``,
 
 API::
 
-    compute_gap(target_uri, target_label, target_skills, held, similar={},
+    compute_gap(target_uri, target_label, target_skills, held=(), similar=None, *,
                 optional_weight=0.3, partial_threshold=0.75, confidence_floor=0.5,
                 similar_credit=0.5) -> Gap
 """
