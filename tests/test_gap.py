@@ -115,7 +115,7 @@ def test_bad_parameter_raises():
         data_analyst(optional_weight=1.5)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(targets=targets_st, held=held_st, similar=similar_st)
 def test_confidently_held_exact_skill_never_in_gap(targets, held, similar):
     gap = compute_gap("o", "job", targets, held, similar)
@@ -126,7 +126,7 @@ def test_confidently_held_exact_skill_never_in_gap(targets, held, similar):
         assert 0.0 <= s.held_credit < 1.0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(targets=targets_st, held=held_st, similar=similar_st, extra=held_st)
 def test_adding_held_skills_never_grows_gap(targets, held, similar, extra):
     before = compute_gap("o", "job", targets, held, similar)
