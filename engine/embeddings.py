@@ -77,17 +77,23 @@ class EmbeddingCache:
         cached = self._get(encoder.fingerprint, kind, list(unique))
         todo = [k for k in unique if k not in cached]
         if todo:
-            todo_texts = [unique[k] for k in todo]
-            callback = progress(description, len(todo_texts)) if progress else None
+            callback = progress(description, len(todo)) if progress else None
             fn = encoder.encode_queries if kind == "query" else encoder.encode_documents
             fresh = np.empty((len(todo), encoder.dimension), dtype=np.float32)
             step = 4096  # write to the cache in slices so an interrupted build keeps its work
             for start in range(0, len(todo), step):
-                part = fn(
-                    todo_texts[start : start + step], batch_size=batch_size, progress=callback
-                )
-                fresh[start : start + step] = part
-                self._put(encoder.fingerprint, kind, todo[start : start + step], part)
+                keys_part = todo[start : start + step]
+                # Another process sharing the cache may have encoded this slice meanwhile.
+                ready = self._get(encoder.fingerprint, kind, keys_part)
+                missing = [k for k in keys_part if k not in ready]
+                if callback and len(ready):
+                    callback(len(ready))
+                if missing:
+                    texts_part = [unique[k] for k in missing]
+                    part = fn(texts_part, batch_size=batch_size, progress=callback)
+                    self._put(encoder.fingerprint, kind, missing, part)
+                    ready.update(zip(missing, part, strict=True))
+                fresh[start : start + step] = np.stack([ready[k] for k in keys_part])
             for k, v in zip(todo, fresh, strict=True):
                 cached[k] = v
         out = np.empty((len(texts), encoder.dimension), dtype=np.float32)
