@@ -451,22 +451,26 @@ def best_threshold(
             hits.append(item in gold_set)
     if not scores:
         raise ValueError("scored holds no (item, score) pair: no threshold to choose")
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    sorted_scores = np.asarray(scores)[order]
-    cum_tp = np.cumsum(np.asarray(hits)[order])
-    candidates = np.unique(sorted_scores) if grid is None else np.asarray(list(grid), float)
-    if candidates.size == 0:
-        raise ValueError("grid is empty: give at least one threshold")
-    ascending = sorted_scores[::-1]
-    best: ThresholdChoice | None = None
-    for t in sorted(candidates.tolist(), reverse=True):
-        n_pred = int(ascending.size - np.searchsorted(ascending, t, side="left"))
-        tp = int(cum_tp[n_pred - 1]) if n_pred else 0
-        p, r, f = _prf(tp, n_pred, n_gold)
-        if best is None or f > best.f1:
-            best = ThresholdChoice(threshold=float(t), precision=p, recall=r, f1=f)
-    assert best is not None
-    return best
+    values = np.asarray(scores)
+    ascending = np.sort(values)
+    # cum_tp[n] = gold hits among the n highest scores
+    cum_tp = np.concatenate([[0], np.cumsum(np.asarray(hits)[np.argsort(-values, kind="stable")])])
+    if grid is None:
+        candidates = np.unique(values)
+    else:
+        candidates = np.unique(np.asarray(list(grid), dtype=float))
+        if candidates.size == 0 or np.isnan(candidates).any():
+            raise ValueError("grid must hold at least one threshold and no NaN")
+    candidates = candidates[::-1]  # highest first, so argmax breaks F1 ties upwards
+    n_pred = values.size - np.searchsorted(ascending, candidates, side="left")
+    tp = cum_tp[n_pred]
+    precision = np.divide(tp, n_pred, out=np.zeros(len(n_pred)), where=n_pred > 0)
+    recall = tp / n_gold
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros(len(total)), where=total > 0)
+    best = int(np.argmax(f1))
+    p, r, f = _prf(int(tp[best]), int(n_pred[best]), n_gold)
+    return ThresholdChoice(threshold=float(candidates[best]), precision=p, recall=r, f1=f)
 
 
 # --------------------------------------------------------------------------- recommendation

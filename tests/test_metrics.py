@@ -344,7 +344,7 @@ def test_best_threshold_ties_prefer_higher_threshold_and_unscored_gold_counts():
         best_threshold({"q1": [("a", 0.1), ("a", 0.2)]}, gold)
     with pytest.raises(ValueError, match="no \\(item, score\\)"):
         best_threshold({"q1": []}, gold)
-    with pytest.raises(ValueError, match="grid is empty"):
+    with pytest.raises(ValueError, match="at least one threshold"):
         best_threshold(scored, gold, grid=[])
 
 
