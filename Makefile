@@ -25,11 +25,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium package for the browser test"; fi; }
 
+CATALOGUES := coursera-courses.csv coursera-descriptions.csv edx-courses.csv eu-university-modules.csv
+
 demo: install
 	$(BIN)/skillpath esco ingest $(SHARED)/esco
 	$(BIN)/skillpath index build
 	$(BIN)/skillpath skills search "write scripts in Python" -k 5
 	$(BIN)/skillpath occupations search "data analyst" -k 5
+	$(BIN)/skillpath catalogue import $(addprefix $(SHARED)/catalogue/,$(CATALOGUES))
+	$(BIN)/skillpath catalogue import --format elm $(SHARED)/standards/elm-v3-microcredential-sample.jsonld
+	$(BIN)/skillpath catalogue stats
+	$(BIN)/skillpath recommend --target "data analyst" --occupation "warehouse worker" \
+	  --text "I keep stock records in Excel and write short reports" --budget-ects 20 --language en -k 5
 
 test: install browser
 	$(BIN)/python -m pytest -q
