@@ -115,29 +115,30 @@ METRIC_NAMES = ("mrr", "map", "r-precision", "recall@k", "precision@k", "ndcg@k"
 """Metric names understood by :func:`query_metrics`, spelled as in ranx."""
 
 
-def _normalise_qrels(qrels: Mapping[str, Any]) -> dict[str, dict[str, int]]:
-    """Qrels as ``{qid: {item: integer grade}}``; a plain collection means grade 1 for each.
+def _normalise_qrels(qrels: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Qrels as ``{qid: {item: grade}}``; a plain collection means grade 1 for each.
 
-    Grades must be non-negative integers (as in ranx and trec_eval, which would silently
-    floor fractional grades); every query needs at least one positive grade or recall and
-    nDCG are undefined.
+    Grades are non-negative and finite; grade > 0 means relevant. Fractional grades are
+    fine here (nDCG uses them as gains); ranx and trec_eval would floor them to integers, so
+    the equality with those tools holds for integer grades. Every query needs at least one
+    relevant item or recall and nDCG are undefined.
     """
     if not qrels:
         raise ValueError("qrels is empty: nothing to evaluate")
-    out: dict[str, dict[str, int]] = {}
+    out: dict[str, dict[str, float]] = {}
     for qid, judged in qrels.items():
         if isinstance(judged, Mapping):
-            grades: dict[str, int] = {}
+            grades: dict[str, float] = {}
             for item, grade in judged.items():
                 value = float(grade)
-                if math.isnan(value) or value < 0 or value != int(value):
+                if not math.isfinite(value) or value < 0:
                     raise ValueError(
                         f"query {qid!r}: grade of {item!r} is {grade!r}; grades must be "
-                        "non-negative integers (scale fractional grades first)"
+                        "finite and >= 0"
                     )
-                grades[item] = int(value)
+                grades[item] = value
         else:
-            grades = dict.fromkeys(_check_gold(judged, f"gold of query {qid!r}"), 1)
+            grades = dict.fromkeys(_check_gold(judged, f"gold of query {qid!r}"), 1.0)
         if not any(grade > 0 for grade in grades.values()):
             raise ValueError(f"query {qid!r} has no relevant item; the metric is undefined")
         out[qid] = grades
@@ -155,7 +156,7 @@ def _parse_metric(metric: str) -> tuple[str, int | None]:
     raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRIC_NAMES)}")
 
 
-def _relevant_ranks(ranking: list[str], relevant: Mapping[str, int]) -> list[tuple[int, int]]:
+def _relevant_ranks(ranking: list[str], relevant: Mapping[str, float]) -> list[tuple[int, float]]:
     """(0-based rank, grade) of each relevant item present in the ranking, by rank."""
     if len(relevant) > 16:
         position = {item: i for i, item in enumerate(ranking)}
@@ -171,7 +172,7 @@ def _relevant_ranks(ranking: list[str], relevant: Mapping[str, int]) -> list[tup
 
 
 def _metrics_for(
-    ranking: list[str], grades: Mapping[str, int], parsed: Sequence[tuple[str, str, int | None]]
+    ranking: list[str], grades: Mapping[str, float], parsed: Sequence[tuple[str, str, int | None]]
 ) -> dict[str, float]:
     relevant = {item: grade for item, grade in grades.items() if grade > 0}
     hits = _relevant_ranks(ranking, relevant)
@@ -324,7 +325,7 @@ def graded_metrics(
     ks: Iterable[int] = (5, 10),
 ) -> dict[str, float]:
     """``nDCG@k`` and ``recall@k`` for each k, ``MAP`` and ``MRR``, averaged over all qrels
-    queries (a missing run scores 0). Grades are non-negative integers; 0 = not relevant.
+    queries (a missing run scores 0). Grades are >= 0; 0 = judged but not relevant.
     """
     ks = _check_ks(ks)
     names = {"map": "MAP", "mrr": "MRR"}

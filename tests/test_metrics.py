@@ -115,6 +115,10 @@ def test_query_metrics_graded_ndcg():
     value = query_metrics(["b", "a"], {"a": 2, "b": 1}, ["ndcg@2"])["ndcg@2"]
     assert value == approx((1 + 2 / math.log2(3)) / (2 + 1 / math.log2(3)))
     assert value == approx(0.859719, abs=1e-6)
+    # fractional grades are gains too: a=.5, b=.25, ranking b, a
+    # DCG = .25/1 + .5/log2(3); IDCG = .5/1 + .25/log2(3)
+    value = query_metrics(["b", "a"], {"a": 0.5, "b": 0.25}, ["ndcg@2"])["ndcg@2"]
+    assert value == approx((0.25 + 0.5 / math.log2(3)) / (0.5 + 0.25 / math.log2(3)))
     # grade 0 is judged but not relevant: only b counts -> RR = 1/2
     assert query_metrics(["a", "b"], {"a": 0, "b": 1}, ["mrr"])["mrr"] == 0.5
 
@@ -124,8 +128,10 @@ def test_query_metrics_rejects_bad_input():
         query_metrics(["a"], {"a"}, ["ndcg"])
     with pytest.raises(ValueError, match="cutoff"):
         query_metrics(["a"], {"a"}, ["recall@0"])
-    with pytest.raises(ValueError, match="integers"):
-        query_metrics(["a"], {"a": 0.5}, ["mrr"])
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        query_metrics(["a"], {"a": -1}, ["mrr"])
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        query_metrics(["a"], {"a": float("nan")}, ["mrr"])
     with pytest.raises(ValueError, match="no relevant"):
         query_metrics(["a"], {"a": 0}, ["mrr"])
     with pytest.raises(ValueError, match="empty"):
