@@ -606,7 +606,8 @@ def employability_gain(
 
     Qualified = holds at least ``threshold`` of the occupation's essential skills
     (``threshold=1.0`` is the strict all-essential-skills reading). The gain is what the
-    acquired skills add; since skills are only added, ``after >= before`` always.
+    acquired skills add; since skills are only added, ``after >= before`` always. Unlike
+    Frej et al.'s matching, this counts skill presence only (no proficiency levels).
     """
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")

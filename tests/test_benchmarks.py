@@ -29,10 +29,9 @@ def _require(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def esco():
-    from esco.loader import load_esco
-
-    return load_esco([_require(SHARED / "esco")])
+def esco(esco_taxonomy):
+    """ESCO v1.1.1 from the session fixture in conftest (skips when the download is absent)."""
+    return esco_taxonomy
 
 
 @pytest.fixture(scope="module")
