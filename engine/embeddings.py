@@ -7,9 +7,11 @@ float16 blobs (half the size, and cosine scores move by < 1e-3).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,17 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self._conn.close()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """A cross-process lock: processes sharing the cache take turns instead of encoding
+        the same slice twice (tests, a CLI build and the API may all start at once)."""
+        with open(self.path.with_suffix(".lock"), "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _get(self, fingerprint: str, kind: str, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
@@ -83,16 +96,17 @@ class EmbeddingCache:
             step = 4096  # write to the cache in slices so an interrupted build keeps its work
             for start in range(0, len(todo), step):
                 keys_part = todo[start : start + step]
-                # Another process sharing the cache may have encoded this slice meanwhile.
-                ready = self._get(encoder.fingerprint, kind, keys_part)
-                missing = [k for k in keys_part if k not in ready]
-                if callback and len(ready):
-                    callback(len(ready))
-                if missing:
-                    texts_part = [unique[k] for k in missing]
-                    part = fn(texts_part, batch_size=batch_size, progress=callback)
-                    self._put(encoder.fingerprint, kind, missing, part)
-                    ready.update(zip(missing, part, strict=True))
+                with self._exclusive():
+                    # Another process sharing the cache may have encoded this slice meanwhile.
+                    ready = self._get(encoder.fingerprint, kind, keys_part)
+                    missing = [k for k in keys_part if k not in ready]
+                    if callback and len(ready):
+                        callback(len(ready))
+                    if missing:
+                        texts_part = [unique[k] for k in missing]
+                        part = fn(texts_part, batch_size=batch_size, progress=callback)
+                        self._put(encoder.fingerprint, kind, missing, part)
+                        ready.update(zip(missing, part, strict=True))
                 fresh[start : start + step] = np.stack([ready[k] for k in keys_part])
             for k, v in zip(todo, fresh, strict=True):
                 cached[k] = v
