@@ -55,7 +55,9 @@ def main() -> None:
     occupations = store.all_occupations()
     if not args.full:
         skills = skills[: args.skills]
-        occupations = occupations[: max(1, args.skills * len(occupations) // len(store.all_skills()))]
+        occupations = occupations[
+            : max(1, args.skills * len(occupations) // len(store.all_skills()))
+        ]
     encoder = load_encoder("minilm")
     texts = (
         label_table(skills).texts
