@@ -605,6 +605,30 @@ def recommend_command(
         console.print(f"  {step}", highlight=False)
 
 
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 exposes it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes; each loads its own indexes.")
+    ] = 1,
+) -> None:
+    """Run the HTTP API and web page (uvicorn on the ``api.app:create_app`` factory)."""
+    import uvicorn
+
+    # access_log off: uvicorn's line has the raw path and query (which may name a person);
+    # the API logs its own JSON line with the route template instead.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

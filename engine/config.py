@@ -39,6 +39,23 @@ class Settings(BaseSettings):
     read_requires_key: bool = Field(False, description="Also require a key for reads.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
 
+    # HTTP API limits: each is documented in the OpenAPI schema and docs/api.md.
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest JSON request body (bytes); larger is 413."
+    )
+    max_import_bytes: int = Field(
+        8_388_608, ge=1024, description="Largest catalogue import body (bytes); larger is 413."
+    )
+    max_text_chars: int = Field(
+        20_000, ge=100, description="Longest CV / free text (characters); longer is 422."
+    )
+    max_query_chars: int = Field(
+        200, ge=10, description="Longest search query or target title (characters)."
+    )
+    max_k: int = Field(50, ge=1, le=100, description="Most results per search or ranking.")
+    max_page_size: int = Field(100, ge=1, description="Most credentials per page.")
+    max_batch: int = Field(10, ge=1, description="Most requests in one recommendation batch.")
+
     @property
     def db_path(self) -> Path:
         return self.home / "skillpath.sqlite"

@@ -1,0 +1,250 @@
+"""The HTTP API and web page: ``create_app()`` builds the FastAPI application.
+
+``skillpath serve`` runs ``uvicorn api.app:create_app --factory``; tests call
+``create_app(service=engine)`` to serve an engine they built. The facade's models and
+indexes are loaded once, in the lifespan, before the first request is accepted, and kept for
+the life of the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.errors import PROBLEM_JSON
+from api.limits import BodyLimitMiddleware
+from api.logging import LOGGER, RequestLogMiddleware, configure_logging
+from api.models import Health, Readiness
+from api.routes import build_router
+from engine.config import Settings
+from engine.service import Skillpath
+
+STATIC = Path(__file__).parent / "static"
+ESCO_CREDIT = "This service uses the ESCO classification of the European Commission."
+
+log = logging.getLogger(LOGGER)
+
+DESCRIPTION = f"""
+Recommends EU micro-credentials that close a learner's ESCO skill gap for a target job.
+
+* ESCO URIs go in and come out; URIs in a path keep their slashes
+  (`/v1/skills/http://data.europa.eu/esco/skill/...`) or go in `?uri=`.
+* Errors are `application/problem+json` (RFC 9457) with `errors[].field` naming the input.
+* Writes (`PUT`, `DELETE`, `POST /v1/credentials/import`) need an API key, sent as
+  `X-API-Key` or `Authorization: Bearer`; reads are open unless the server says otherwise.
+* Every response carries `X-Request-ID` (yours, if you sent a sane one).
+
+{ESCO_CREDIT}
+"""
+
+
+def _version() -> str:
+    try:
+        return version("skillpath")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+def warm_up(service: Skillpath) -> dict[str, str]:
+    """Load the encoder, indexes and catalogue snapshot; returns the checks that failed."""
+    failed: dict[str, str] = {}
+    steps = {
+        "skill_index": lambda: service.skill_matcher,
+        "occupation_index": lambda: service.occupation_matcher,
+        "skill_vectors": lambda: service.skill_vectors,
+        "catalogue_snapshot": service.catalogue_snapshot,
+        "encoder": lambda: service.search_skills("data analysis", 1),
+    }
+    for name, step in steps.items():
+        try:
+            step()
+        except Exception as exc:  # reported by /readyz; the server still starts
+            failed[name] = f"{type(exc).__name__}: {exc}"
+    return failed
+
+
+def readiness(service: Skillpath) -> Readiness:
+    """Are the indexes loaded, and is the ranking snapshot that of the stored catalogue?"""
+    checks: dict[str, str] = {}
+    for name, load in (
+        ("skill_index", lambda: service.skill_matcher),
+        ("occupation_index", lambda: service.occupation_matcher),
+    ):
+        try:
+            load()  # cached after the lifespan loaded it; verified against the store on load
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"{type(exc).__name__}: {exc}"
+    revision = credentials = None
+    try:
+        revision = service.catalogue.revision
+        credentials = service.catalogue.count()
+        snapshot = service.catalogue_snapshot()
+        checks["catalogue_snapshot"] = (
+            "ok"
+            if snapshot.revision == revision
+            else f"snapshot at revision {snapshot.revision}, store at {revision}"
+        )
+    except Exception as exc:
+        checks["catalogue_snapshot"] = f"{type(exc).__name__}: {exc}"
+    return Readiness(
+        ready=all(v == "ok" for v in checks.values()),
+        checks=checks,
+        catalogue_revision=revision,
+        credentials=credentials,
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    failed = await run_in_threadpool(warm_up, app.state.service)
+    app.state.startup_errors = failed
+    if failed:
+        log.warning("start-up incomplete", extra={"event": "startup", "error": sorted(failed)})
+    else:
+        log.info("ready", extra={"event": "startup"})
+    yield
+
+
+def create_app(service: Skillpath | None = None, settings: Settings | None = None) -> FastAPI:
+    """The application; ``service`` is created from ``settings`` (or the environment) if absent."""
+    if service is None:
+        service = Skillpath(settings or Settings())
+    settings = settings or service.settings
+    configure_logging()
+    app = FastAPI(
+        title="skillpath",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "recommendations", "description": "Gap, ranking, pathway, explanations."},
+            {"name": "skills", "description": "ESCO skills: search, look up, extract."},
+            {"name": "occupations", "description": "ESCO occupations and their skills."},
+            {"name": "credentials", "description": "The micro-credential catalogue."},
+            {"name": "health", "description": "Liveness and readiness probes."},
+        ],
+    )
+    app.router.redirect_slashes = False  # a stray "/" is a 404 problem, not a bare redirect
+    app.state.service = service
+    app.state.settings = settings
+    app.state.write_lock = threading.Lock()
+    app.state.startup_errors = {}
+    errors.install(app)
+    app.include_router(build_router(settings))
+    _health_routes(app)
+    _web_routes(app)
+    # Added innermost first: the request log wraps everything, so a 413 is logged too.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_import_bytes=settings.max_import_bytes,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location"],
+            max_age=600,
+        )
+    app.add_middleware(RequestLogMiddleware)
+    app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
+    return app
+
+
+def _health_routes(app: FastAPI) -> None:
+    @app.get("/healthz", response_model=Health, tags=["health"], summary="Liveness")
+    async def healthz() -> Health:
+        """The process is up and serving (it says nothing about the indexes)."""
+        return Health()
+
+    @app.get(
+        "/readyz",
+        response_model=Readiness,
+        tags=["health"],
+        summary="Readiness: indexes loaded and consistent with the store",
+        responses={503: {"model": Readiness, "description": "Not ready; `checks` says why."}},
+    )
+    def readyz(request: Request) -> Any:
+        report = readiness(request.app.state.service)
+        if not report.ready:
+            return JSONResponse(report.model_dump(mode="json"), status_code=503)
+        return report
+
+
+def _web_routes(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(
+            STATIC / "index.html",
+            headers={
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+
+
+# -- OpenAPI -------------------------------------------------------------------------------
+def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """FastAPI's schema, with problem+json errors and the limits checked in code written in."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if status == "default" or status.startswith(("4", "5")):
+                    if status == "503" and "readyz" in operation.get("operationId", ""):
+                        continue
+                    response["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
+            operation["responses"].setdefault(
+                "default",
+                {
+                    "description": "Any other error",
+                    "content": {PROBLEM_JSON: {"schema": problem_ref}},
+                },
+            )
+    limits = {
+        "k": {"maximum": settings.max_k},
+        "text": {"maxLength": settings.max_text_chars},
+        "target": {"maxLength": settings.max_query_chars},
+    }
+    models = ("RecommendationRequest", "LearnerProfile", "GapRequest", "ExtractRequest")
+    for name, component in schema.get("components", {}).get("schemas", {}).items():
+        if name.split("-")[0] not in models:
+            continue
+        for prop, extra in limits.items():
+            if prop in component.get("properties", {}):
+                field = component["properties"][prop]
+                target = next(
+                    (a for a in field.get("anyOf", []) if a.get("type") == "string"), None
+                )
+                (target or field).update(extra)
+    app.openapi_schema = schema
+    return schema
