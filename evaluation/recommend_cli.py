@@ -1,0 +1,213 @@
+"""``skillpath evaluate recommend`` and ``skillpath evaluate all``.
+
+``register(app)`` adds both commands to the ``evaluate`` typer app that engine/cli.py owns;
+engine.cli is imported lazily (inside the commands) because it imports this module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evaluation.recommend_eval import LENSES, EvalConfig, run_recommend_eval
+from evaluation.report import MAIN_COLUMNS, fmt, ordered_methods, results_dir, write_report
+from evaluation.simulate import SAMPLE_PATH, load_sample, quick_subset
+
+QUICK_LEARNERS = 20
+
+console = Console()
+err = Console(stderr=True)
+
+QuickOpt = Annotated[
+    bool, typer.Option("--quick", help=f"CI mode: the first {QUICK_LEARNERS} learners only.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print every number as JSON.")]
+LearnersOpt = Annotated[
+    int | None, typer.Option("--learners", "-n", min=3, help="Use the first N learners.")
+]
+LensOpt = Annotated[
+    list[str] | None, typer.Option("--lens", help="tag and/or text (default: both).")
+]
+SampleOpt = Annotated[Path, typer.Option(help="Saved learner sample.")]
+
+
+def _learners(sample: Path, quick: bool, n: int | None) -> list[Any]:
+    learners = load_sample(sample).learners
+    if quick:
+        n = min(n or QUICK_LEARNERS, QUICK_LEARNERS)
+    return quick_subset(learners, n) if n else learners
+
+
+def _lenses(lens: list[str] | None) -> tuple[str, ...]:
+    chosen = tuple(lens or LENSES)
+    bad = [x for x in chosen if x not in LENSES]
+    if bad:
+        raise typer.BadParameter(f"unknown lens {bad[0]!r}; use {' or '.join(LENSES)}")
+    return chosen
+
+
+def evaluate_recommendations(
+    service: Any,
+    learners: list[Any],
+    lenses: tuple[str, ...] = LENSES,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> dict[str, Any]:
+    """Library entry point (tests call it): the recommendation part of the report."""
+    return run_recommend_eval(service, learners, EvalConfig(lenses=lenses), progress)
+
+
+def print_tables(result: dict[str, Any]) -> None:
+    for name, lens in result["lenses"].items():
+        table = Table(
+            title=f"{name} lens — pool {lens['pool_size']:,}, "
+            f"{lens['learners_with_relevant']}/{lens['learners']} learners with a relevant item",
+            caption=lens["description"],
+        )
+        table.add_column("method")
+        for _, label in MAIN_COLUMNS:
+            table.add_column(label, justify="right")
+        table.add_column("p50 ms", justify="right")
+        for m in ordered_methods(lens["methods"]):
+            o = lens["methods"][m]["overall"]
+            table.add_row(
+                m,
+                *(fmt(o.get(key)) for key, _ in MAIN_COLUMNS),
+                f"{lens['methods'][m]['latency']['p50'] * 1000:.1f}",
+            )
+        console.print(table)
+        st = Table(title=f"{name} lens per stratum: nDCG@10 / gap coverage@10")
+        st.add_column("method")
+        for s in ("near", "mid", "far"):
+            st.add_column(s, justify="right")
+        for m in ordered_methods(lens["methods"]):
+            strata = lens["methods"][m]["strata"]
+            st.add_row(
+                m,
+                *(
+                    f"{fmt(strata.get(s, {}).get('nDCG@10'))} / "
+                    f"{fmt(strata.get(s, {}).get('gap_coverage@10'))}"
+                    for s in ("near", "mid", "far")
+                ),
+            )
+        console.print(st)
+
+
+def _other_eval(module: str, names: tuple[str, ...], service: Any, quick: bool) -> Any:
+    """Run another engineer's evaluation if its module provides one of ``names``.
+
+    Returns the result, or a string saying what is missing (listed under "Not run").
+    """
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        return f"{module}: not available ({exc})"
+    for name in names:
+        fn = getattr(mod, name, None)
+        if callable(fn):
+            return fn(service, quick=quick)
+    return f"{module}: none of {', '.join(names)} found"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``recommend`` and ``all`` to the given ``evaluate`` typer app."""
+
+    @app.command("recommend")
+    def recommend(
+        quick: QuickOpt = False,
+        learners: LearnersOpt = None,
+        lens: LensOpt = None,
+        sample: SampleOpt = SAMPLE_PATH,
+        out: Annotated[
+            Path | None, typer.Option(help="Also write report.md + results.json here.")
+        ] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Recommendation quality on simulated learners: skillpath vs baselines, two lenses."""
+        from engine.cli import errors, print_json, progress_bars, service
+
+        with errors():
+            chosen = _learners(sample, quick, learners)
+            with progress_bars() as progress:
+                result = evaluate_recommendations(service(), chosen, _lenses(lens), progress)
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+            write_report(
+                {"generated": _now(), "seconds": result["seconds"]["total"], "recommend": result},
+                out,
+                " ".join(["skillpath evaluate recommend", *sys.argv[3:]]),
+            )
+        if as_json:
+            print_json(result)
+        else:
+            print_tables(result)
+
+    @app.command("all")
+    def run_all(
+        quick: QuickOpt = False,
+        learners: LearnersOpt = None,
+        sample: SampleOpt = SAMPLE_PATH,
+        results_root: Annotated[
+            Path, typer.Option("--results", help="Folder for results/<timestamp>/.")
+        ] = Path("results"),
+        plots: Annotated[bool, typer.Option(help="Draw the matplotlib plots.")] = True,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Every evaluation (recommendation, skills, titles) into results/<timestamp>/."""
+        from engine.cli import errors, print_json, progress_bars, service
+
+        started = time.perf_counter()
+        results: dict[str, Any] = {"generated": _now(), "quick": quick, "todo": []}
+        with errors():
+            sp = service()
+            chosen = _learners(sample, quick, learners)
+            with progress_bars() as progress:
+                results["recommend"] = evaluate_recommendations(sp, chosen, LENSES, progress)
+            for key, module, names in (
+                ("skills", "evaluation.skills_eval", ("run_skills_eval", "evaluate_skills")),
+                ("titles", "evaluation.titles_eval", ("run_titles_eval", "evaluate_titles")),
+            ):
+                t0 = time.perf_counter()
+                value = _other_eval(module, names, sp, quick)
+                if isinstance(value, str):
+                    results["todo"].append(value)
+                else:
+                    results[key] = value
+                    results.setdefault("section_seconds", {})[key] = time.perf_counter() - t0
+            results["seconds"] = time.perf_counter() - started
+            out = results_dir(results_root)
+            command = "skillpath evaluate all" + (" --quick" if quick else "")
+            files = write_report(results, out, command, plots=plots)
+        if as_json:
+            print_json(results)
+            return
+        print_tables(results["recommend"])
+        for todo in results["todo"]:
+            console.print(f"[yellow]not run:[/yellow] {todo}", highlight=False)
+        console.print(
+            f"report: {files['report']}  numbers: {files['json']}  ({results['seconds']:.0f} s)",
+            highlight=False,
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def main() -> None:  # pragma: no cover - for running before engine/cli.py wires register()
+    """``python -m evaluation.recommend_cli all --quick``: the same commands, standalone."""
+    app = typer.Typer(help="Evaluate skillpath.", no_args_is_help=True)
+    register(app)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
