@@ -187,7 +187,10 @@ function renderGap(data) {
     el("h3", { id: "gap-heading", text: `Your skill gap for “${data.target.occupation_label}”` }),
     el("p", {
       class: "muted",
-      text: `${essential.length} essential and ${optional.length} optional skills still to learn; you already hold ${gap.held_count}.`,
+      text:
+        `${essential.length} essential and ${optional.length} optional skills still to learn; ` +
+        `you already hold ${gap.held_count} of its skills` +
+        (gap.partial_count ? ` and part of ${gap.partial_count} more.` : "."),
     }),
     el("div", { class: "gap-cols" }, gapList("Essential", essential), gapList("Optional", optional)),
   );
@@ -255,7 +258,8 @@ function renderPathway(data) {
         el("span", { class: "muted", text: ` (essential skills: ${pct(p.essential_coverage)})` }),
       ),
     );
-    const steps = el("ol", { class: "steps" });
+    // The engine's step texts are numbered already ("1. ..."): an unnumbered list.
+    const steps = el("ul", { class: "steps", "aria-label": "Pathway steps, in learning order" });
     for (const text of data.pathway_explanation.steps) steps.append(el("li", { text }));
     section.append(steps);
   } else if (p.reason_if_empty) {
@@ -314,6 +318,7 @@ async function submit(event) {
     });
     body.replaceChildren(renderGap(data), renderRecommendations(data), renderPathway(data));
     status.textContent = `${data.explanations.length} recommendations for ${data.target.occupation_label}.`;
+    document.getElementById("results").focus(); // brings them into view on a phone, too
   } catch (e) {
     status.textContent = "";
     error.textContent = `Sorry, that did not work: ${e.message}`;
