@@ -6,7 +6,7 @@ engine.cli is imported lazily (inside the commands) because it imports this modu
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -65,25 +65,34 @@ def evaluate_recommendations(
     return run_recommend_eval(service, learners, EvalConfig(lenses=lenses), progress)
 
 
+RANK_COLUMNS = ("nDCG@10", "MAP", "recall@10", "MRR")
+
+
 def print_tables(result: dict[str, Any]) -> None:
     for name, lens in result["lenses"].items():
-        table = Table(
-            title=f"{name} lens — pool {lens['pool_size']:,}, "
-            f"{lens['learners_with_relevant']}/{lens['learners']} learners with a relevant item",
-            caption=lens["description"],
+        title = (
+            f"{name} lens — pool {lens['pool_size']:,}, "
+            f"{lens['learners_with_relevant']}/{lens['learners']} learners with a relevant item"
         )
-        table.add_column("method")
-        for _, label in MAIN_COLUMNS:
-            table.add_column(label, justify="right")
-        table.add_column("p50 ms", justify="right")
-        for m in ordered_methods(lens["methods"]):
-            o = lens["methods"][m]["overall"]
-            table.add_row(
-                m,
-                *(fmt(o.get(key)) for key, _ in MAIN_COLUMNS),
-                f"{lens['methods'][m]['latency']['p50'] * 1000:.1f}",
+        for part, columns in (
+            ("ranking", [(k, k) for k in RANK_COLUMNS]),
+            ("gap", [(k, label) for k, label in MAIN_COLUMNS if k not in RANK_COLUMNS]),
+        ):
+            table = Table(
+                title=f"{title}: {part}", caption=lens["description"] if part == "gap" else None
             )
-        console.print(table)
+            table.add_column("method")
+            for _, label in columns:
+                table.add_column(label, justify="right")
+            if part == "ranking":
+                table.add_column("p50 ms", justify="right")
+            for m in ordered_methods(lens["methods"]):
+                o = lens["methods"][m]["overall"]
+                cells = [fmt(o.get(key)) for key, _ in columns]
+                if part == "ranking":
+                    cells.append(f"{lens['methods'][m]['latency']['p50'] * 1000:.1f}")
+                table.add_row(m, *cells)
+            console.print(table)
         st = Table(title=f"{name} lens per stratum: nDCG@10 / gap coverage@10")
         st.add_column("method")
         for s in ("near", "mid", "far"):
@@ -101,20 +110,43 @@ def print_tables(result: dict[str, Any]) -> None:
         console.print(st)
 
 
-def _other_eval(module: str, names: tuple[str, ...], service: Any, quick: bool) -> Any:
-    """Run another engineer's evaluation if its module provides one of ``names``.
+QUICK_SKILL_QUERIES = 50
+QUICK_TITLES = 200
 
-    Returns the result, or a string saying what is missing (listed under "Not run").
+
+def skills_section(service: Any, quick: bool) -> dict[str, Any]:
+    """The skill-extraction evaluation (evaluation.skills_eval), every development split."""
+    from evaluation.skills_eval import default_files, evaluate_skill_file
+
+    limit = QUICK_SKILL_QUERIES if quick else None
+    return {
+        name: dataclasses.asdict(evaluate_skill_file(service, path, name, limit=limit))
+        for name, path in default_files(service.settings.shared_dir).items()
+    }
+
+
+def titles_section(service: Any, quick: bool) -> dict[str, Any]:
+    """The job-title evaluation (evaluation.titles_eval) on the JobBERT validation split."""
+    from evaluation.benchmarks import default_title_split
+    from evaluation.titles_eval import evaluate_title_file
+
+    path = default_title_split(service.settings.shared_dir)
+    limit = QUICK_TITLES if quick else None
+    return dataclasses.asdict(evaluate_title_file(service, path, limit=limit))
+
+
+def _other_eval(
+    name: str, fn: Callable[[Any, bool], dict[str, Any]], service: Any, quick: bool
+) -> dict[str, Any] | str:
+    """Run another part of the evaluation; on failure, a line for the report's "Not run".
+
+    A broken skills or titles benchmark must not cost the recommendation report, which
+    took most of the run; the error is reported, not hidden.
     """
     try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
-        return f"{module}: not available ({exc})"
-    for name in names:
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return fn(service, quick=quick)
-    return f"{module}: none of {', '.join(names)} found"
+        return fn(service, quick)
+    except Exception as exc:  # noqa: BLE001 - reported in the report and on the console
+        return f"{name}: failed with {type(exc).__name__}: {exc}"
 
 
 def register(app: typer.Typer) -> None:
@@ -171,12 +203,10 @@ def register(app: typer.Typer) -> None:
             chosen = _learners(sample, quick, learners)
             with progress_bars() as progress:
                 results["recommend"] = evaluate_recommendations(sp, chosen, LENSES, progress)
-            for key, module, names in (
-                ("skills", "evaluation.skills_eval", ("run_skills_eval", "evaluate_skills")),
-                ("titles", "evaluation.titles_eval", ("run_titles_eval", "evaluate_titles")),
-            ):
+            for key, fn in (("skills", skills_section), ("titles", titles_section)):
                 t0 = time.perf_counter()
-                value = _other_eval(module, names, sp, quick)
+                err.print(f"running the {key} evaluation…")
+                value = _other_eval(key, fn, sp, quick)
                 if isinstance(value, str):
                     results["todo"].append(value)
                 else:

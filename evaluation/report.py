@@ -36,6 +36,8 @@ MAIN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("gap_coverage@10", "gapcov@10"),
     ("reached_80", "reach 80%"),
     ("median_hours_to_80", "h to 80%"),
+    ("reached_80_reachable", "reach 80% of reachable"),
+    ("median_hours_to_80_reachable", "h to 80% of reachable"),
     ("employability_gain@10", "employ. gain"),
     ("catalogue_coverage@10", "cat.cov@10"),
     ("ild@10", "ILD@10"),
@@ -239,9 +241,10 @@ def render_markdown(results: Mapping[str, Any], plots: Sequence[str], command: s
         ]
         lines += [f"![{p}]({p})" for p in plots if p.endswith(f"-{name}.png")]
         lines.append("")
-    for section in ("skills", "titles"):
-        if section in results:
-            lines += [f"## {section.title()}", "", _generic(results[section]), ""]
+    if "skills" in results:
+        lines += ["## Skill extraction (WorkRB protocol)", "", skills_table(results["skills"]), ""]
+    if "titles" in results:
+        lines += ["## Job titles (JobBERT validation)", "", titles_table(results["titles"]), ""]
     if results.get("todo"):
         lines += ["## Not run", ""] + [f"- {t}" for t in results["todo"]] + [""]
     return "\n".join(lines)
@@ -251,9 +254,35 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{s}: {n:,}" for s, n in counts.items())
 
 
-def _generic(value: Any) -> str:
-    """A nested result from another runner, as a code block of its JSON."""
-    return "```json\n" + json.dumps(value, indent=1, default=str)[:6000] + "\n```"
+def skills_table(splits: Mapping[str, Any]) -> str:
+    """One row per (split, method) from evaluation.skills_eval results, plus extraction."""
+    rows = []
+    for name, r in splits.items():
+        for method, sc in r["scores"].items():
+            rows.append(
+                [name, str(r["queries"]), method]
+                + [fmt(sc.get(m)) for m in ("RP@5", "RP@10", "MRR")]
+                + ["", "", ""]
+            )
+        ex = r.get("extraction")
+        if ex:
+            rows.append(
+                [name, str(r["queries"]), f"extraction (t={ex['threshold']:.2f})", "", "", ""]
+                + [fmt(ex[m]) for m in ("precision", "recall", "f1")]
+            )
+    header = ["split", "queries", "method", "RP@5", "RP@10", "MRR", "P", "R", "F1"]
+    return _table(header, rows)
+
+
+def titles_table(result: Mapping[str, Any]) -> str:
+    rows = [
+        [method] + [fmt(sc.get(m)) for m in ("MRR", "R@1", "R@5", "R@10")]
+        for method, sc in result["scores"].items()
+    ]
+    sampled = " (fixed-seed sample)" if result.get("sampled") else ""
+    return f"{result['queries']:,} titles{sampled}.\n\n" + _table(
+        ["method", "MRR", "R@1", "R@5", "R@10"], rows
+    )
 
 
 def write_report(
