@@ -578,7 +578,57 @@ def test_real_uvicorn_server(catalogue, limits):
             )
             assert body.status_code == 413
             assert http.get(f"/v1/skills/{SQL}").json()["uri"] == SQL
+            _event_loop_stays_responsive(http)
+            _writes_while_reading(http)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def _event_loop_stays_responsive(http: httpx.Client) -> None:
+    """Engine work runs in the threadpool: /healthz answers while a long batch is computed."""
+    done = threading.Event()
+    batch: list[httpx.Response] = []
+
+    def slow() -> None:
+        with httpx.Client(base_url=http.base_url, timeout=120) as other:
+            body = [recommendation(k=5, profile={"text": "I use Excel. I manage stock."})] * 3
+            batch.append(other.post("/v1/recommendations/batch", json=body))
+        done.set()
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    time.sleep(0.05)
+    started = time.perf_counter()
+    assert http.get("/healthz").status_code == 200
+    health_seconds = time.perf_counter() - started
+    answered_during_batch = not done.is_set()
+    worker.join(timeout=120)
+    assert batch and batch[0].status_code == 200
+    assert answered_during_batch and health_seconds < 1.0, health_seconds
+
+
+def _writes_while_reading(http: httpx.Client) -> None:
+    """Credential writes (serialised) while recommendations run: every request succeeds."""
+    statuses: list[int] = []
+
+    def reader() -> None:
+        with httpx.Client(base_url=http.base_url, timeout=120) as other:
+            for _ in range(4):
+                statuses.append(
+                    other.post("/v1/recommendations", json=recommendation()).status_code
+                )
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in readers:
+        t.start()
+    key = {"X-API-Key": KEY}
+    for i in range(2):
+        path = f"/v1/credentials/api-test:concurrent-{i}"
+        assert http.put(path, json=_credential(f"concurrent-{i}"), headers=key).status_code == 201
+        assert http.delete(path, headers=key).status_code == 204
+    for t in readers:
+        t.join(timeout=120)
+    assert statuses == [200] * 8
+    assert http.get("/readyz").json()["ready"]
