@@ -57,9 +57,10 @@ def test_recommendations_cover_gap_skills_with_evidence(catalogue):
         assert {c.uri for c in item.covered} & gap_uris
         assert why.id == item.id and why.sentence
         assert all(e.evidence for e in why.essential + why.optional)
-    assert response.pathway.coverage >= max(
-        i.parts.standalone_coverage for i in response.ranking.items
-    ) - 1e-9
+    assert (
+        response.pathway.coverage
+        >= max(i.parts.standalone_coverage for i in response.ranking.items) - 1e-9
+    )
 
 
 def test_recommend_is_deterministic(catalogue):

@@ -16,6 +16,19 @@ from typing import Protocol
 
 from engine.catalogue.records import ImportIssue, ImportItem, MicroCredential
 from engine.catalogue.store import CatalogueStore, StoredLink
+from engine.statements import split_statements
+
+FALLBACK_STATEMENTS = 12  # description sentences mapped when a record states no outcomes
+
+
+def mapping_statements(record: MicroCredential) -> list[str]:
+    """The statements mapped to ESCO: the learning outcomes, or — when the source states none —
+    the title and the first sentences of the description (still evidence, never invented
+    outcomes: the record's ``learning_outcomes`` stay empty)."""
+    if record.learning_outcomes:
+        return list(record.learning_outcomes)
+    sentences = [s.text for s in split_statements(record.description or "")]
+    return [record.title, *sentences[:FALLBACK_STATEMENTS]]
 
 
 @dataclass(frozen=True)
@@ -89,7 +102,7 @@ def _links_for(
             )
             continue
         links[(uri, "declared")] = StoredLink(uri, 1.0, declared.outcome, "declared")
-    for statement, skills in zip(record.learning_outcomes, mapped, strict=True):
+    for statement, skills in zip(mapping_statements(record), mapped, strict=True):
         for skill in skills:
             key = (skill.uri, "inferred")
             if key not in links or links[key].score < skill.score:
@@ -127,14 +140,15 @@ def import_items(
         stored = catalogue.fingerprints([r.id for r in batch])
         todo = [r for r in batch if stored.get(r.id) != (r.content_hash(), mapper.fingerprint)]
         summary.unchanged += len(batch) - len(todo)
-        statements = [s for r in todo for s in r.learning_outcomes]
+        per_record = [mapping_statements(r) for r in todo]
+        statements = [s for texts in per_record for s in texts]
         tags = [t for r in todo for t in r.provider_skill_tags]
         mapped = mapper.map_statements(statements) if statements else []
         tag_skills = mapper.map_tags(tags) if tags else []
         summary.statements_mapped += len(statements)
         rows, s_at, t_at = [], 0, 0
-        for record in todo:
-            n_s, n_t = len(record.learning_outcomes), len(record.provider_skill_tags)
+        for record, texts in zip(todo, per_record, strict=True):
+            n_s, n_t = len(texts), len(record.provider_skill_tags)
             links = _links_for(
                 record,
                 mapped[s_at : s_at + n_s],
