@@ -130,43 +130,70 @@ def qrels_for(gap: Mapping[str, float], reference: Mapping[str, frozenset[str]])
 
 # --------------------------------------------------------------------------- text lens
 
-_TOKEN = re.compile(r"[a-z0-9][a-z0-9+#]*")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9+#]*")
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def cased_tokens(text: str) -> list[str]:
+    """Word tokens without accents, case kept; keeps ``C++``, ``C#``."""
+    return _TOKEN.findall(_fold(text))
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens without accents; keeps ``c++``, ``c#``."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    return _TOKEN.findall(text)
+    return [t.casefold() for t in cased_tokens(text)]
 
 
 class LabelMatcher:
     """Finds ESCO skills whose label variants occur verbatim (as whole token sequences).
 
     Rules, each to keep precision high: a variant that belongs to several skills is dropped
-    (ambiguous); a one-word variant must be at least 3 characters and not an English stop
-    word; variants longer than ``max_tokens`` words are ignored (they never occur verbatim).
-    After matching a corpus, :meth:`stop_phrases` drops variants found in more than
-    ``max_share`` of the documents ("English", "management"): they say nothing about a course.
+    (ambiguous); variants longer than ``max_tokens`` words are ignored (they never occur
+    verbatim). One-word variants are where the noise is (ESCO lists "processes", "current",
+    "patterns" as alternative labels), so a one-word variant counts only if it is the
+    skill's *preferred* label (matched in any case), or a capitalised alternative label
+    such as "Python" or "Hadoop" (matched with its exact case); it must have 3+ characters
+    and not be an English stop word. After matching a corpus, :meth:`match_corpus` drops
+    variants found in more than ``max_share`` of the documents ("data", "design"): they say
+    nothing about one course. ``skills`` yields (uri, variants) with the preferred label
+    first, as ``Skill.label_variants`` does.
     """
 
     def __init__(self, skills: Iterable[tuple[str, Iterable[str]]], max_tokens: int = 6) -> None:
         owners: dict[tuple[str, ...], set[str]] = {}
         for uri, variants in skills:
-            for variant in variants:
-                key = tuple(tokens(variant))
-                if not key or len(key) > max_tokens:
+            for position, variant in enumerate(variants):
+                raw = cased_tokens(variant)
+                if not raw or len(raw) > max_tokens:
                     continue
-                if len(key) == 1 and (len(key[0]) < 3 or key[0] in ENGLISH_STOP_WORDS):
-                    continue
+                if len(raw) == 1:
+                    word = raw[0]
+                    if len(word) < 3 or word.casefold() in ENGLISH_STOP_WORDS:
+                        continue
+                    if position == 0:
+                        key: tuple[str, ...] = (word.casefold(),)
+                    elif word != word.casefold():
+                        key = (word,)  # exact case: "Python", not "python"
+                    else:
+                        continue
+                else:
+                    key = tuple(t.casefold() for t in raw)
                 owners.setdefault(key, set()).add(uri)
         self.phrases = {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
         self.max_tokens = max(map(len, self.phrases), default=0)
+        self.stop_phrases: list[str] = []
 
     def phrases_in(self, text: str) -> set[tuple[str, ...]]:
-        toks = tokens(text)
+        raw = cased_tokens(text)
+        toks = [t.casefold() for t in raw]
         found: set[tuple[str, ...]] = set()
         for i in range(len(toks)):
+            if (raw[i],) in self.phrases:
+                found.add((raw[i],))
             for n in range(1, min(self.max_tokens, len(toks) - i) + 1):
                 key = tuple(toks[i : i + n])
                 if key in self.phrases:

@@ -75,6 +75,19 @@ def test_qrels_keep_only_credentials_covering_the_gap():
     assert qrels_for({}, reference) == {}
 
 
+def test_label_matcher_one_word_variants_need_to_be_preferred_or_capitalised():
+    matcher = LabelMatcher(
+        [
+            ("py", ["Python (computer programming)", "Python"]),
+            ("ground", ["perform ground-handling procedures", "processes"]),
+            ("stats", ["statistics", "stats work"]),
+        ]
+    )
+    found = matcher.phrases_in("python and Python; processes and Statistics")
+    assert {matcher.phrases[p] for p in found} == {"py", "stats"}
+    assert not matcher.phrases_in("python processes")
+
+
 def test_label_matcher_exact_phrases_only():
     matcher = LabelMatcher(
         [
