@@ -50,6 +50,16 @@ Recommends EU micro-credentials that close a learner's ESCO skill gap for a targ
 {ESCO_CREDIT}
 """
 
+LIMITS = """
+## Limits
+
+* request body: {max_body_bytes} bytes ({max_import_bytes} for an import), else 413;
+* CV / free text (`profile.text`, `text`): {max_text_chars} characters, else 422;
+* search query `q` and `target`: {max_query_chars} characters;
+* `k`: at most {max_k}; page size `limit`: at most {max_page_size};
+* batch: at most {max_batch} requests.
+"""
+
 
 def _version() -> str:
     try:
@@ -128,7 +138,7 @@ def create_app(service: Skillpath | None = None, settings: Settings | None = Non
     app = FastAPI(
         title="skillpath",
         version=_version(),
-        description=DESCRIPTION,
+        description=DESCRIPTION + LIMITS.format(**settings.model_dump()),
         lifespan=lifespan,
         openapi_tags=[
             {"name": "recommendations", "description": "Gap, ranking, pathway, explanations."},

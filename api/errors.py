@@ -8,7 +8,6 @@ offending input without knowing which layer failed.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -31,8 +30,6 @@ from esco.store import NotFound
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://skillpath.eu/problems/"  # identifiers, documented in docs/api.md
-
-log = logging.getLogger("skillpath.api")
 
 
 class FieldError(BaseModel):
@@ -175,20 +172,6 @@ def install(app: FastAPI) -> None:
     async def _not_ready(request: Request, exc: Exception) -> JSONResponse:
         detail = f"indexes not ready: {exc}"
         return problem_response(request, 503, detail, "not-ready", headers={"Retry-After": "60"})
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        # The exception type only: messages can quote request content (personal data).
-        log.error(
-            "unhandled error",
-            extra={"event": "error", "error": type(exc).__name__, "path": _template(request)},
-        )
-        return problem_response(request, 500, "internal error; quote the request id")
-
-
-def _template(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or "<unmatched>"
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

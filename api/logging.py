@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime
 
@@ -24,7 +25,7 @@ REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Fixed paths that have no route template but are safe to log as they are.
 _PLAIN_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-_FIELDS = ("event", "method", "path", "status", "duration_ms", "request_id", "error")
+_FIELDS = ("event", "method", "path", "status", "duration_ms", "request_id", "error", "trace")
 
 
 class JsonFormatter(logging.Formatter):
@@ -82,10 +83,12 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         status = 500
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
@@ -93,6 +96,21 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Handled here, not by Starlette/uvicorn: their traceback would end with the
+            # exception's message, which can quote request content (a CV line, a name).
+            status = 500
+            self.log.error(
+                "unhandled error",
+                extra={
+                    "event": "error",
+                    "error": type(exc).__name__,
+                    "trace": "".join(traceback.format_tb(exc.__traceback__)),
+                    "request_id": request_id,
+                },
+            )
+            if not started:
+                await _send_500(scope, send_with_id, request_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None)
@@ -109,3 +127,26 @@ class RequestLogMiddleware:
                     "request_id": request_id,
                 },
             )
+
+
+async def _send_500(scope: Scope, send: Send, request_id: str) -> None:
+    body = {
+        "type": "https://skillpath.eu/problems/internal-server-error",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "internal error; quote the request id",
+        "instance": scope.get("path"),
+        "request_id": request_id,
+    }
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

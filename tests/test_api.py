@@ -632,3 +632,26 @@ def _writes_while_reading(http: httpx.Client) -> None:
         t.join(timeout=120)
     assert statuses == [200] * 8
     assert http.get("/readyz").json()["ready"]
+
+
+def test_a_bug_is_a_500_problem_that_echoes_nothing(catalogue, limits, monkeypatch, caplog):
+    from api.app import create_app
+
+    marker = "ZQX-Secret-CV-Line-0815"
+
+    def broken(request):
+        raise RuntimeError(f"exploded on {request.profile.text}")
+
+    monkeypatch.setattr(catalogue, "recommend", broken)
+    app = create_app(service=catalogue, settings=limits)
+    with TestClient(app, raise_server_exceptions=False) as c, caplog.at_level(logging.INFO):
+        r = c.post(
+            "/v1/recommendations",
+            json=recommendation(profile={"text": marker}),
+            headers={"X-Request-ID": "bug-1"},
+        )
+    body = problem(r, 500)
+    assert marker not in r.text and body["request_id"] == "bug-1"
+    server = [rec for rec in caplog.records if not rec.name.startswith(("httpx", "httpcore"))]
+    assert any(getattr(rec, "error", None) == "RuntimeError" for rec in server)
+    assert not any(marker in rec.getMessage() or marker in str(rec.__dict__) for rec in server)
