@@ -283,8 +283,8 @@ def text_lens(data: CatalogueData, skills: Iterable[Any], max_share: float = 0.0
     reference = {cid: s for cid, s in found.items() if s}
     notes = [
         f"{len(matcher.phrases):,} unambiguous label variants; "
-        f"{len(matcher.stop_phrases)} stop phrases (in > {max_share:.0%} of credentials), "
-        f"e.g. {', '.join(matcher.stop_phrases[:8])}"
+        f"{len(matcher.stop_phrases)} stop phrases (in > {max_share:.0%} of credentials)"
+        + (f", e.g. {', '.join(matcher.stop_phrases[:8])}" if matcher.stop_phrases else "")
     ]
     return Lens("text", LENS_TEXT["text"], reference, notes)
 

@@ -69,6 +69,8 @@ def fmt(value: Any, digits: int = 3) -> str:
             return "–"
         if abs(value) >= 100:
             return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
         return f"{value:.{digits}f}"
     return str(value)
 
