@@ -1,34 +1,74 @@
 """Text → ESCO skills, job title → ESCO occupations.
 
-The skill score blends the best-matching label variant (preferred or alternative label) with
-the skill's description vector: labels are precise but short, descriptions carry context. The
-occupation score is the best label variant. Everything here is pure given the loaded indexes
-and the encoder: no store access, no I/O.
+Every text that reaches ESCO (a course's learning outcomes, a CV, a job ad, a typed job title)
+goes through this module, so it is the ceiling on the quality of every recommendation.
+
+How a statement scores a skill (the choices are measured in ``docs/benchmarks-matching.md``):
+
+* **dense label**: cosine to the skill's best label variant (preferred or alternative label):
+  labels are precise, and the best variant is the one phrased like the statement;
+* **dense description**: cosine to "label: description", which carries context;
+* **lexical**: TF-IDF cosine to the best label variant (:mod:`models.lexical`), which keeps
+  exact rare terms ("Kubernetes", "IFRS") that sentence vectors blur;
+* **adapted**: the same dense cosines after a linear query adapter learned from (sentence,
+  skill) pairs (:mod:`models.adapter`), when one is shipped for the encoder;
+* **prior**: how many ESCO occupations need the skill (log-scaled): a widely needed skill is
+  a likelier reading of an ambiguous statement than an occupation-specific one.
+
+A fusion model (logistic, trained on SkillSkape train) turns the features into one score in
+[0, 1]: the probability that the statement mentions the skill. Ranking uses that score; the
+set predictor (:meth:`SkillMatcher.extract`) keeps skills above a threshold chosen where the
+model was trained. Everything here is pure given the loaded indexes and the encoder: no store
+access, no I/O.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from engine.index import IndexBundle
+from engine.statements import Statement, split_statements
 from esco.records import Occupation, Skill
+from models.adapter import FusionModel, LinearAdapter, MatcherArtifact
 from models.encoder import Encoder
+from models.lexical import LexicalConfig, LexicalIndex
 
 
-class EmptyQuery(ValueError):
+class InvalidQuery(ValueError):
+    """The input cannot be matched: not a string, or nothing left to match."""
+
+
+class EmptyQuery(InvalidQuery):
     """The query text is empty or whitespace: there is nothing to match."""
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\ufeff\ufffd]")
+
+
+def check_text(text: object, what: str = "text") -> str:
+    """``text`` itself if it is a string; a clear :class:`InvalidQuery` otherwise."""
+    if isinstance(text, bytes | bytearray):
+        raise InvalidQuery(f"{what} must be a string, got bytes: decode it first (e.g. UTF-8)")
+    if not isinstance(text, str):
+        raise InvalidQuery(f"{what} must be a string, got {type(text).__name__}")
+    return text
 
 
 def clean_query(text: object, what: str = "text", max_chars: int = 10_000) -> str:
     """Validate a query: a non-empty string; control characters dropped, length capped."""
-    if not isinstance(text, str):
-        raise EmptyQuery(f"{what} must be a string, got {type(text).__name__}")
-    cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text).strip()
+    text = check_text(text, what)
+    cleaned = " ".join(_CONTROL_RE.sub(" ", text).split())
     if not cleaned:
         raise EmptyQuery(f"{what} is empty: give some words to match")
     return cleaned[:max_chars]
+
+
+# --------------------------------------------------------------------------- records
 
 
 @dataclass(frozen=True)
@@ -40,6 +80,7 @@ class SkillHit:
     description_score: float
     matched_label: str | None = None
     skill_type: str | None = None
+    lexical_score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -51,10 +92,193 @@ class OccupationHit:
     isco_group: str | None = None
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """A statement that mentions a skill: ``text == original[start:end]``.
+
+    ``match_start``/``match_end`` narrow it to the words shared with the matched label when
+    there are any (absolute offsets into the original text), for highlighting.
+    """
+
+    text: str
+    start: int
+    end: int
+    score: float
+    matched_label: str | None = None
+    match_start: int | None = None
+    match_end: int | None = None
+
+
+@dataclass(frozen=True)
+class ExtractedSkill:
+    """A skill mentioned in the text; ``score`` is its best statement's score in [0, 1]."""
+
+    uri: str
+    label: str
+    score: float
+    skill_type: str | None
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The skills found in one text, best first, and how the text was read."""
+
+    skills: list[ExtractedSkill]
+    statements: int
+    threshold: float
+    truncated: bool = False
+    """True when the text had more statements than the matcher reads (the rest ignored)."""
+
+    @property
+    def uris(self) -> list[str]:
+        return [s.uri for s in self.skills]
+
+
+@dataclass(frozen=True)
+class SkillRanking:
+    """Every ESCO skill ranked for one statement (what the benchmarks measure).
+
+    Held as arrays (13.9k skills per statement): ``order`` lists skill positions best first,
+    ``scores`` their scores in the same order. :meth:`hits` builds records for the head only.
+    """
+
+    statement: str
+    order: np.ndarray
+    scores: np.ndarray
+    skills: Sequence[Skill] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def uris(self, k: int | None = None) -> list[str]:
+        return [self.skills[i].uri for i in self.order[:k].tolist()]
+
+    def labels(self, k: int | None = None) -> list[str]:
+        return [self.skills[i].preferred_label for i in self.order[:k].tolist()]
+
+    def hits(self, k: int = 10) -> list[SkillHit]:
+        return [
+            SkillHit(
+                uri=self.skills[i].uri,
+                label=self.skills[i].preferred_label,
+                score=float(s),
+                label_score=0.0,
+                description_score=0.0,
+                skill_type=self.skills[i].skill_type,
+            )
+            for i, s in zip(self.order[:k].tolist(), self.scores[:k].tolist(), strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class OccupationRanking:
+    """Every ESCO occupation ranked for one job title (arrays, like :class:`SkillRanking`)."""
+
+    title: str
+    order: np.ndarray
+    scores: np.ndarray
+    occupations: Sequence[Occupation] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def uris(self, k: int | None = None) -> list[str]:
+        return [self.occupations[i].uri for i in self.order[:k].tolist()]
+
+    def hits(self, k: int = 10) -> list[OccupationHit]:
+        return [
+            OccupationHit(
+                uri=self.occupations[i].uri,
+                label=self.occupations[i].preferred_label,
+                score=float(max(0.0, min(1.0, s))),
+                isco_group=self.occupations[i].isco_group,
+            )
+            for i, s in zip(self.order[:k].tolist(), self.scores[:k].tolist(), strict=True)
+        ]
+
+
+# --------------------------------------------------------------------------- configuration
+
+# Hand-set fusion used when no trained artefact exists for the encoder (e.g. e5): the
+# zero-shot recipe of best label variant blended with the description, plus lexical.
+DEFAULT_FUSION = FusionModel(
+    features=("label", "description", "lexical"),
+    weights=(7.0, 3.0, 2.0),
+    bias=-6.5,
+    threshold=0.5,
+    top_k=3,
+)
+
+ZERO_SHOT_FUSION = FusionModel(
+    features=("preferred",), weights=(1.0,), bias=0.0, threshold=0.5, top_k=3
+)
+"""The zero-shot baseline: cosine to the preferred label (no variants, lexical or training);
+this reproduces the published MiniLM numbers (TECH val RP@5 53.0, HOUSE val 48.1)."""
+
+
 @dataclass
 class SkillMatcherConfig:
-    label_weight: float = 0.7  # share of the best label variant in the blended score
+    label_weight: float = 0.7  # kept for the legacy blended ``SkillHit.score`` of ``search``
     candidates: int = 200  # label vectors fetched per statement before folding per skill
+    use_lexical: bool = True
+    use_artifact: bool = True  # the trained adapter + fusion shipped for the encoder
+    threshold: float | None = None  # None: the fusion model's own threshold
+    top_k: int | None = None  # None: the fusion model's own per-statement cap
+    max_statements: int = 2000  # statements read per text; the rest is reported truncated
+    max_statement_chars: int = 1000  # longer statements are cut (the encoder truncates anyway)
+    chunk: int = 256  # statements scored at once (bounds memory: chunk x 99k floats)
+
+
+# --------------------------------------------------------------------------- skills
+
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "the",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "from",
+        "at",
+        "as",
+        "is",
+        "are",
+        "be",
+        "your",
+        "our",
+        "their",
+        "its",
+    ]
+)
+
+
+def _stem(word: str) -> str:
+    return word.casefold()[:5]
+
+
+def matched_span(statement: str, label: str) -> tuple[int, int] | None:
+    """Offsets (within ``statement``) of the stretch sharing words with ``label``, if any.
+
+    Words are compared by their first five letters, so "managing" meets "manage".
+    """
+    wanted = {_stem(w) for w in _WORD_RE.findall(label) if w.casefold() not in _STOP}
+    hits = [
+        m.span()
+        for m in _WORD_RE.finditer(statement)
+        if m.group().casefold() not in _STOP and _stem(m.group()) in wanted
+    ]
+    if not hits:
+        return None
+    return hits[0][0], hits[-1][1]
 
 
 @dataclass
@@ -63,20 +287,190 @@ class SkillMatcher:
     bundle: IndexBundle
     encoder: Encoder
     config: SkillMatcherConfig = field(default_factory=SkillMatcherConfig)
+    artifact: MatcherArtifact | None = None
+    occupation_counts: Mapping[str, int] | None = None
+    fusion_override: FusionModel | None = None
 
     def __post_init__(self) -> None:
         self._by_uri = {s.uri: i for i, s in enumerate(self.skills)}
+        labels = self.bundle["labels"]
+        self._label_vectors = np.ascontiguousarray(labels.vectors(), dtype=np.float32)
+        self._label_owners = labels.owners
+        order = np.argsort(labels.owners, kind="stable")
+        self._label_order = order
+        sorted_owners = labels.owners[order]
+        self._label_starts = np.flatnonzero(np.r_[True, sorted_owners[1:] != sorted_owners[:-1]])
+        self._label_owner_ids = sorted_owners[self._label_starts]
+        # Vectors laid out owner-sorted once, so folding per skill is one reduceat.
+        self._label_vectors_sorted = np.ascontiguousarray(self._label_vectors[order])
+        # label_variants puts the preferred label first: the first row of each owner.
+        self._preferred_vectors = np.ascontiguousarray(
+            self._label_vectors_sorted[self._label_starts]
+        )
+        self._label_texts: list[str] = [v for s in self.skills for v in s.label_variants]
+        if len(self._label_texts) != len(self._label_owners):  # pragma: no cover - defensive
+            self._label_texts = []
+        self._description_vectors = np.ascontiguousarray(
+            self.bundle["descriptions"].vectors(), dtype=np.float32
+        )
+        counts = self.occupation_counts or {}
+        raw = np.asarray([counts.get(s.uri, 0) for s in self.skills], dtype=np.float32)
+        self._prior = np.log1p(raw) / max(math.log1p(float(raw.max(initial=0.0))), 1.0)
+        self._knowledge = np.asarray(
+            [s.skill_type == "knowledge" for s in self.skills], dtype=np.float32
+        )
+        self._transversal = np.asarray(
+            [s.reuse_level in ("transversal", "cross-sector") for s in self.skills],
+            dtype=np.float32,
+        )
+        self._lexical: LexicalIndex | None = None
 
+    # -- model ---------------------------------------------------------------------------
+    @property
+    def fusion(self) -> FusionModel:
+        if self.fusion_override is not None:
+            return self.fusion_override
+        if self.config.use_artifact and self.artifact is not None:
+            return self.artifact.fusion
+        return DEFAULT_FUSION if self.config.use_lexical else ZERO_SHOT_FUSION
+
+    def fusion_for(self, method: str = "final") -> FusionModel:
+        """The fusion model of a named method: "final" (what ships) or "zero-shot"."""
+        if method == "final":
+            return self.fusion
+        if method == "zero-shot":
+            return ZERO_SHOT_FUSION
+        raise InvalidQuery(f"unknown method {method!r}; choose final or zero-shot")
+
+    @property
+    def adapter(self) -> LinearAdapter | None:
+        if self.config.use_artifact and self.artifact is not None:
+            return self.artifact.adapter
+        return None
+
+    @property
+    def threshold(self) -> float:
+        t = self.config.threshold
+        return self.fusion.threshold if t is None else t
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """TF-IDF over the label variants, fitted on first use (a few seconds)."""
+        if self._lexical is None:
+            texts = [v for s in self.skills for v in s.label_variants]
+            owners = np.asarray(
+                [i for i, s in enumerate(self.skills) for _ in s.label_variants], dtype=np.int64
+            )
+            self._lexical = LexicalIndex(
+                texts, owners, len(self.skills), LexicalConfig(stop_words="english")
+            )
+        return self._lexical
+
+    # -- scoring -------------------------------------------------------------------------
     def encode(self, statements: list[str]) -> np.ndarray:
         return self.encoder.encode_queries(statements)
 
+    def _label_max(self, vectors: np.ndarray) -> np.ndarray:
+        sims = vectors @ self._label_vectors_sorted.T
+        out = np.full((len(vectors), len(self.skills)), -1.0, dtype=np.float32)
+        out[:, self._label_owner_ids] = np.maximum.reduceat(sims, self._label_starts, axis=1)
+        return out
+
+    def features(
+        self,
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        needed: Sequence[str] | None = None,
+        adapted: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Feature matrices (statements x skills) for the features the fusion model uses.
+
+        ``adapted`` overrides the adapter's output (training passes out-of-fold vectors).
+        """
+        needed = set(needed if needed is not None else self.fusion.features)
+        out: dict[str, np.ndarray] = {}
+        if "preferred" in needed:
+            out["preferred"] = vectors @ self._preferred_vectors.T
+        if "label" in needed:
+            out["label"] = self._label_max(vectors)
+        if "description" in needed:
+            out["description"] = vectors @ self._description_vectors.T
+        if needed & {"preferred_adapted", "label_adapted", "description_adapted"}:
+            if adapted is None:
+                if self.adapter is None:
+                    raise ValueError("the fusion model needs adapted features but has no adapter")
+                adapted = self.adapter.apply(vectors)
+            if "preferred_adapted" in needed:
+                out["preferred_adapted"] = adapted @ self._preferred_vectors.T
+            if "label_adapted" in needed:
+                out["label_adapted"] = self._label_max(adapted)
+            if "description_adapted" in needed:
+                out["description_adapted"] = adapted @ self._description_vectors.T
+        if "lexical" in needed:
+            out["lexical"] = self.lexical.score(list(texts))
+        shape = (len(vectors), len(self.skills))
+        for name, row in (
+            ("prior", self._prior),
+            ("knowledge", self._knowledge),
+            ("transversal", self._transversal),
+        ):
+            if name in needed:
+                out[name] = np.broadcast_to(row, shape)
+        return out
+
+    def score_vectors(
+        self, vectors: np.ndarray, texts: Sequence[str], fusion: FusionModel | None = None
+    ) -> np.ndarray:
+        """Fusion scores in [0, 1] of every skill for each statement: (statements, skills)."""
+        out = np.empty((len(vectors), len(self.skills)), dtype=np.float32)
+        fusion = fusion or self.fusion
+        step = self.config.chunk
+        for start in range(0, len(vectors), step):
+            feats = self.features(
+                vectors[start : start + step], texts[start : start + step], fusion.features
+            )
+            z = fusion.logit(feats)
+            # The zero-shot cosine is reported as is (clipped), not squashed by a sigmoid.
+            out[start : start + step] = (
+                np.clip(z, 0.0, 1.0) if fusion is ZERO_SHOT_FUSION else fusion.probability(z)
+            )
+        return out
+
     def score_all(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Blended, label and description scores of every skill for each query vector."""
-        n = len(self.skills)
-        label = self.bundle["labels"].dense_max(vectors, n)
-        description = self.bundle["descriptions"].dense_max(vectors, n)
+        """Blended, label and description scores of every skill (the zero-shot recipe)."""
+        label = self._label_max(vectors)
+        description = vectors @ self._description_vectors.T
         w = self.config.label_weight
         return w * label + (1 - w) * description, label, description
+
+    # -- rankings ------------------------------------------------------------------------
+    def _prepare(self, statements: Sequence[object]) -> list[str]:
+        cap = self.config.max_statement_chars
+        return [clean_query(s, "statement", cap) for s in statements]
+
+    def rank_batch(self, statements: Sequence[str], method: str = "final") -> list[SkillRanking]:
+        """The full ranking of all ESCO skills for each statement (encoded in one go)."""
+        if isinstance(statements, str | bytes):
+            raise InvalidQuery("rank_batch takes a list of statements, not one statement")
+        fusion = self.fusion_for(method)
+        texts = self._prepare(statements)
+        if not texts:
+            return []
+        vectors = self.encode(texts)
+        out: list[SkillRanking] = []
+        step = self.config.chunk
+        for start in range(0, len(texts), step):
+            scores = self.score_vectors(
+                vectors[start : start + step], texts[start : start + step], fusion
+            )
+            for text, row in zip(texts[start : start + step], scores, strict=True):
+                # score desc, skill position asc: deterministic under ties
+                order = np.lexsort((np.arange(len(row)), -row))
+                out.append(SkillRanking(text, order, row[order], self.skills))
+        return out
+
+    def rank(self, statement: str) -> SkillRanking:
+        return self.rank_batch([statement])[0]
 
     def rank_vectors(self, vectors: np.ndarray, k: int) -> list[list[SkillHit]]:
         blended, label, description = self.score_all(vectors)
@@ -101,28 +495,211 @@ class SkillMatcher:
         return out
 
     def search(self, text: str, k: int = 10) -> list[SkillHit]:
+        """Top-``k`` skills for a free-text query, scored by the fusion model."""
         text = clean_query(text)
-        return self.rank_vectors(self.encode([text]), k)[0]
+        vectors = self.encode([text])
+        feats = self.features(vectors, [text], (*self.fusion.features, "label", "description"))
+        scores = self.fusion.probability(self.fusion.logit(feats))[0]
+        k = max(1, min(k, len(self.skills)))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.lexsort((top, -scores[top]))]
+        lexical = feats.get("lexical")
+        return [
+            SkillHit(
+                uri=self.skills[i].uri,
+                label=self.skills[i].preferred_label,
+                score=float(scores[i]),
+                label_score=float(feats["label"][0, i]),
+                description_score=float(feats["description"][0, i]),
+                matched_label=self._best_label(vectors[0], i),
+                skill_type=self.skills[i].skill_type,
+                lexical_score=float(lexical[0, i]) if lexical is not None else 0.0,
+            )
+            for i in top.tolist()
+        ]
+
+    def _best_label(self, vector: np.ndarray, skill: int) -> str | None:
+        rows = np.flatnonzero(self._label_owners == skill)
+        if not len(rows) or not self._label_texts:
+            return None
+        best = rows[int(np.argmax(self._label_vectors[rows] @ vector))]
+        return self._label_texts[best]
+
+    # -- extraction ----------------------------------------------------------------------
+    def extract(
+        self, text: object, top_k: int | None = None, min_score: float | None = None
+    ) -> Extraction:
+        return self.extract_batch([text], top_k, min_score)[0]
+
+    def extract_batch(
+        self,
+        texts: Sequence[object],
+        top_k: int | None = None,
+        min_score: float | None = None,
+    ) -> list[Extraction]:
+        """Skills mentioned in each text, with evidence; all statements encoded in one go.
+
+        Each text is split into statements (:func:`engine.statements.split_statements`); a
+        statement keeps at most ``top_k`` skills scoring at least ``min_score`` (defaults: the
+        fusion model's per-statement cap and threshold). A skill found in several statements
+        is reported once, with every statement as evidence, best first. Empty or
+        whitespace-only texts give an empty result; non-strings raise :class:`InvalidQuery`.
+        """
+        if isinstance(texts, str | bytes):
+            raise InvalidQuery("extract_batch takes a list of texts, not one text")
+        checked = [check_text(t) for t in texts]
+        threshold = self.threshold if min_score is None else float(min_score)
+        if not 0.0 <= threshold <= 1.0:
+            raise InvalidQuery(f"min_score must be in [0, 1], got {min_score!r}")
+        cap = top_k if top_k is not None else (self.config.top_k or self.fusion.top_k)
+        if cap < 1:
+            raise InvalidQuery(f"top_k must be >= 1, got {top_k!r}")
+        per_text: list[list[Statement]] = []
+        truncated: list[bool] = []
+        flat: list[str] = []
+        for text in checked:
+            statements = split_statements(text)
+            # Keep statements that still say something once control characters are gone.
+            statements = [s for s in statements if _CONTROL_RE.sub("", s.text).strip()]
+            truncated.append(len(statements) > self.config.max_statements)
+            statements = statements[: self.config.max_statements]
+            per_text.append(statements)
+            flat.extend(s.text for s in statements)
+        results: list[Extraction] = []
+        if not flat:
+            return [Extraction([], 0, threshold, t) for t in truncated]
+        prepared = self._prepare(flat)
+        vectors = self.encode(prepared)
+        position = 0
+        scores_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        step = self.config.chunk
+        for start in range(0, len(prepared), step):
+            scores = self.score_vectors(
+                vectors[start : start + step], prepared[start : start + step]
+            )
+            k = min(cap, scores.shape[1])
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            scores_parts.append((top, np.take_along_axis(scores, top, axis=1)))
+        tops = np.concatenate([p[0] for p in scores_parts])
+        top_scores = np.concatenate([p[1] for p in scores_parts])
+        for statements, was_truncated in zip(per_text, truncated, strict=True):
+            found: dict[int, list[Evidence]] = {}
+            for offset, statement in enumerate(statements):
+                row = position + offset
+                for skill, score in zip(tops[row].tolist(), top_scores[row].tolist(), strict=True):
+                    if score < threshold:
+                        continue
+                    label = self._best_label(vectors[row], skill)
+                    span = matched_span(statement.text, label or "")
+                    found.setdefault(skill, []).append(
+                        Evidence(
+                            text=statement.text,
+                            start=statement.start,
+                            end=statement.end,
+                            score=float(score),
+                            matched_label=label,
+                            match_start=statement.start + span[0] if span else None,
+                            match_end=statement.start + span[1] if span else None,
+                        )
+                    )
+            position += len(statements)
+            skills = []
+            for skill, evidence in found.items():
+                evidence.sort(key=lambda e: (-e.score, e.start))
+                s = self.skills[skill]
+                skills.append(
+                    ExtractedSkill(
+                        s.uri, s.preferred_label, evidence[0].score, s.skill_type, tuple(evidence)
+                    )
+                )
+            skills.sort(key=lambda x: (-x.score, x.uri))
+            results.append(Extraction(skills, len(statements), threshold, was_truncated))
+        return results
+
+
+# --------------------------------------------------------------------------- occupations
 
 
 @dataclass
 class OccupationMatcher:
+    """Job title → ESCO occupations: best label variant, fused with lexical overlap."""
+
     occupations: list[Occupation]
     bundle: IndexBundle
     encoder: Encoder
     candidates: int = 100
+    fusion: FusionModel | None = None
+    adapter: LinearAdapter | None = None
+
+    def __post_init__(self) -> None:
+        labels = self.bundle["labels"]
+        order = np.argsort(labels.owners, kind="stable")
+        sorted_owners = labels.owners[order]
+        self._starts = np.flatnonzero(np.r_[True, sorted_owners[1:] != sorted_owners[:-1]])
+        self._owner_ids = sorted_owners[self._starts]
+        self._vectors = np.ascontiguousarray(labels.vectors()[order], dtype=np.float32)
+        self._lexical: LexicalIndex | None = None
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            texts = [v for o in self.occupations for v in o.label_variants]
+            owners = np.asarray(
+                [i for i, o in enumerate(self.occupations) for _ in o.label_variants],
+                dtype=np.int64,
+            )
+            self._lexical = LexicalIndex(
+                texts, owners, len(self.occupations), LexicalConfig(stop_words="english")
+            )
+        return self._lexical
+
+    def _label_max(self, vectors: np.ndarray) -> np.ndarray:
+        sims = vectors @ self._vectors.T
+        out = np.full((len(vectors), len(self.occupations)), -1.0, dtype=np.float32)
+        out[:, self._owner_ids] = np.maximum.reduceat(sims, self._starts, axis=1)
+        return out
+
+    def score_titles(
+        self, titles: Sequence[str], method: str = "final", chunk: int = 512
+    ) -> np.ndarray:
+        """Scores in [0, 1] of every occupation for each (cleaned) title."""
+        if method not in ("final", "zero-shot"):
+            raise InvalidQuery(f"unknown method {method!r}; choose final or zero-shot")
+        fusion = self.fusion if method == "final" else None
+        vectors = self.encoder.encode_queries(list(titles))
+        out = np.empty((len(titles), len(self.occupations)), dtype=np.float32)
+        for start in range(0, len(titles), chunk):
+            v = vectors[start : start + chunk]
+            label = self._label_max(v)
+            if fusion is None:  # zero-shot: the best label variant's cosine
+                out[start : start + chunk] = np.clip(label, 0.0, 1.0)
+                continue
+            feats: dict[str, np.ndarray] = {"label": label}
+            if "label_adapted" in fusion.features:
+                if self.adapter is None:
+                    raise ValueError("the occupation fusion needs an adapter but has none")
+                feats["label_adapted"] = self._label_max(self.adapter.apply(v))
+            if "lexical" in fusion.features:
+                feats["lexical"] = self.lexical.score(list(titles[start : start + chunk]))
+            out[start : start + chunk] = fusion.probability(fusion.logit(feats))
+        return out
+
+    def rank_batch(
+        self, titles: Sequence[object], method: str = "final"
+    ) -> list[OccupationRanking]:
+        """Every occupation ranked for each title, titles encoded in one go."""
+        if isinstance(titles, str | bytes):
+            raise InvalidQuery("rank_batch takes a list of titles, not one title")
+        cleaned = [clean_query(t, "job title", 500) for t in titles]
+        if not cleaned:
+            return []
+        scores = self.score_titles(cleaned, method)
+        out = []
+        for title, row in zip(cleaned, scores, strict=True):
+            order = np.lexsort((np.arange(len(row)), -row))
+            out.append(OccupationRanking(title, order, row[order], self.occupations))
+        return out
 
     def normalize(self, title: str, k: int = 10) -> list[OccupationHit]:
-        title = clean_query(title, "job title")
-        vector = self.encoder.encode_queries([title])
-        best = self.bundle["labels"].best_per_owner(vector, max(self.candidates, k * 10))[0]
-        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:k]
-        return [
-            OccupationHit(
-                uri=self.occupations[i].uri,
-                label=self.occupations[i].preferred_label,
-                score=float(score),
-                isco_group=self.occupations[i].isco_group,
-            )
-            for i, score in ranked
-        ]
+        """The ``k`` best ESCO occupations for a job title, scores in [0, 1]."""
+        return self.rank_batch([title])[0].hits(max(1, k))

@@ -33,7 +33,16 @@ from engine.index import (
     read_manifest,
     save_bundle,
 )
-from engine.matching import OccupationHit, OccupationMatcher, SkillHit, SkillMatcher, clean_query
+from engine.matching import (
+    Extraction,
+    OccupationHit,
+    OccupationMatcher,
+    OccupationRanking,
+    SkillHit,
+    SkillMatcher,
+    SkillRanking,
+    clean_query,
+)
 from engine.recommendation import (
     CatalogueEntry,
     CatalogueSnapshot,
@@ -57,6 +66,7 @@ from engine.taxonomy_index import (
 from esco.loader import load_esco
 from esco.records import IngestSummary, Occupation, Skill
 from esco.store import NotFound, Store
+from models.adapter import load_artifact
 from models.encoder import Encoder, load_encoder
 
 
@@ -130,11 +140,24 @@ class Skillpath:
 
     @cached_property
     def skill_matcher(self) -> SkillMatcher:
-        return SkillMatcher(self.skills, self._bundle(SKILL_BUNDLE), self.encoder)
+        return SkillMatcher(
+            self.skills,
+            self._bundle(SKILL_BUNDLE),
+            self.encoder,
+            artifact=load_artifact("skills", self.encoder.name),
+            occupation_counts=self.store.skill_occupation_counts(),
+        )
 
     @cached_property
     def occupation_matcher(self) -> OccupationMatcher:
-        return OccupationMatcher(self.occupations, self._bundle(OCCUPATION_BUNDLE), self.encoder)
+        artifact = load_artifact("occupations", self.encoder.name)
+        return OccupationMatcher(
+            self.occupations,
+            self._bundle(OCCUPATION_BUNDLE),
+            self.encoder,
+            fusion=artifact.fusion if artifact else None,
+            adapter=artifact.adapter if artifact else None,
+        )
 
     # -- queries -------------------------------------------------------------------------
     def search_skills(self, text: str, k: int = 10) -> list[SkillHit]:
@@ -142,6 +165,40 @@ class Skillpath:
 
     def search_occupations(self, title: str, k: int = 10) -> list[OccupationHit]:
         return self.occupation_matcher.normalize(title, k)
+
+    def extract_skills(
+        self, text: str, top_k: int | None = None, min_score: float | None = None
+    ) -> Extraction:
+        """ESCO skills mentioned in ``text`` (learning outcomes, a CV, a job ad), with evidence.
+
+        Empty text gives an empty result; a non-string raises ``InvalidQuery`` (ValueError).
+        """
+        return self.skill_matcher.extract(text, top_k, min_score)
+
+    def extract_skills_batch(
+        self, texts: Sequence[str], top_k: int | None = None, min_score: float | None = None
+    ) -> list[Extraction]:
+        """:meth:`extract_skills` for many texts, all statements encoded in one go."""
+        return self.skill_matcher.extract_batch(texts, top_k, min_score)
+
+    def rank_skills(self, statement: str, method: str = "final") -> SkillRanking:
+        """Every ESCO skill ranked for one statement (``method``: "final" | "zero-shot")."""
+        return self.skill_matcher.rank_batch([statement], method)[0]
+
+    def rank_skills_batch(
+        self, statements: Sequence[str], method: str = "final"
+    ) -> list[SkillRanking]:
+        return self.skill_matcher.rank_batch(statements, method)
+
+    def normalize_occupation(self, title: str, k: int = 10) -> list[OccupationHit]:
+        """ESCO occupations for a job title, best first, scores in [0, 1]."""
+        return self.occupation_matcher.normalize(title, k)
+
+    def rank_occupations_batch(
+        self, titles: Sequence[str], method: str = "final"
+    ) -> list[OccupationRanking]:
+        """Every ESCO occupation ranked for each title (``method``: "final" | "zero-shot")."""
+        return self.occupation_matcher.rank_batch(titles, method)
 
     def skill(self, uri_or_label: str) -> Skill:
         ref = clean_query(uri_or_label, "skill")

@@ -1,0 +1,175 @@
+"""``skillpath evaluate skills`` and ``skillpath evaluate titles``.
+
+``evaluate_app`` is a typer sub-app holding both commands (mount it with
+``app.add_typer(evaluate_app, name="evaluate")``); ``register(app)`` adds the same two
+commands to an existing ``evaluate`` app instead. Tables by default, ``--json`` for every
+number; errors print one line on stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.service import Skillpath
+from evaluation.benchmarks import BenchmarkFormatError
+from evaluation.skills_eval import METHODS, SkillSplitResult, default_files, evaluate_skill_file
+from evaluation.titles_eval import TitleResult, evaluate_title_file
+
+evaluate_app = typer.Typer(
+    help="Benchmark the matcher on the public development splits.", no_args_is_help=True
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def service() -> Skillpath:
+    """The facade the commands use (tests substitute their session engine)."""
+    return Skillpath()
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, KeyError, RuntimeError, OSError, BenchmarkFormatError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _print_json(value: Any) -> None:
+    data = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def skill_table(results: list[SkillSplitResult]) -> Table:
+    table = Table(title="Skill extraction (WorkRB protocol; RP@k and MRR in %)")
+    for column in ("split", "queries", "gold", "method", "RP@5", "RP@10", "MRR"):
+        table.add_column(column, justify="left" if column in ("split", "method") else "right")
+    for r in results:
+        for method, s in r.scores.items():
+            table.add_row(
+                r.name,
+                f"{r.queries:,}",
+                f"{r.gold_pairs:,}",
+                method,
+                _pct(s["RP@5"]),
+                _pct(s["RP@10"]),
+                _pct(s["MRR"]),
+            )
+    return table
+
+
+def extraction_table(results: list[SkillSplitResult]) -> Table:
+    table = Table(title="extract_skills as a set predictor (micro over (sentence, skill) pairs)")
+    for column in ("split", "threshold", "top_k", "predicted", "P", "R", "F1"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for r in results:
+        e = r.extraction
+        if e is None:
+            continue
+        table.add_row(
+            r.name,
+            f"{e.threshold:.3f}",
+            str(e.top_k),
+            f"{e.predicted_pairs:,}",
+            f"{e.precision:.3f}",
+            f"{e.recall:.3f}",
+            f"{e.f1:.3f}",
+        )
+    return table
+
+
+def title_table(result: TitleResult) -> Table:
+    what = "fixed-seed sample of " if result.sampled else ""
+    table = Table(title=f"Job titles: {what}{result.queries:,} titles from {result.path}")
+    for column in ("method", "MRR", "R@1", "R@5", "R@10"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for method, s in result.scores.items():
+        table.add_row(method, f"{s['MRR']:.3f}", _pct(s["R@1"]), _pct(s["R@5"]), _pct(s["R@10"]))
+    return table
+
+
+@evaluate_app.command("skills")
+def skills_command(
+    files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Benchmark CSV(s) (annotations or SkillSkape format). "
+            "Default: TECH val, HOUSE val, SkillSkape dev.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N queries per file.")
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option("--method", help=f"Methods to score (default: {', '.join(METHODS)})."),
+    ] = None,
+    no_extraction: Annotated[
+        bool, typer.Option("--no-extraction", help="Skip the set-prediction scores.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """RP@5, RP@10, MRR per split, the zero-shot MiniLM baseline side by side."""
+    methods = tuple(method or METHODS)
+    with _errors():
+        sp = service()
+        paths = {p.stem: p for p in files} if files else default_files(sp.settings.shared_dir)
+        results = [
+            evaluate_skill_file(sp, path, name, methods, not no_extraction, limit)
+            for name, path in paths.items()
+        ]
+    if as_json:
+        _print_json([dataclasses.asdict(r) for r in results])
+        return
+    console.print(skill_table(results))
+    if not no_extraction:
+        console.print(extraction_table(results))
+
+
+@evaluate_app.command("titles")
+def titles_command(
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="JobBERT-format CSV. Default: the validation split."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Score a fixed-seed random sample of N titles."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """MRR and recall@1/5/10 of ESCO occupations for job titles, baseline side by side."""
+    with _errors():
+        sp = service()
+        path = file or sp.settings.shared_dir / "bench/job-titles/jobbert-validation.csv"
+        result = evaluate_title_file(sp, path, limit)
+    if as_json:
+        _print_json(result)
+        return
+    console.print(title_table(result))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``skills`` and ``titles`` to an existing ``evaluate`` typer app."""
+    app.command("skills")(skills_command)
+    app.command("titles")(titles_command)
