@@ -574,10 +574,12 @@ def evaluate_lens(
         }
         methods[method] = summary
 
-    reachable = [
+    reachable_share = [
         relevance(set().union(*(reference[c] for c in q)) if q else set(), by_id[qid].gap)
         for qid, q in qrels.items()
     ]
+    system = runners["skillpath"].snapshot.entries
+    blind = sum(1 for cid in pool if not system[cid].links)
     return {
         "description": lens.description,
         "notes": lens.notes,
@@ -586,9 +588,32 @@ def evaluate_lens(
         "learners": len(contexts),
         "learners_with_relevant": sum(1 for q in qrels.values() if q),
         "mean_relevant_per_learner": float(np.mean([len(q) for q in qrels.values()])),
-        "mean_reachable_gap": float(np.mean(reachable)) if reachable else 0.0,
+        "mean_reachable_gap": float(np.mean(reachable_share)) if reachable_share else 0.0,
+        "pool_without_system_links": blind,
+        "paired_gap_coverage@10": paired(methods, "skillpath", "gap_coverage@10"),
         "methods": methods,
     }
+
+
+def paired(methods: Mapping[str, Any], system: str, metric: str) -> dict[str, dict[str, int]]:
+    """Per-learner wins/ties/losses of ``system`` against every other method on ``metric``.
+
+    Means hide whether a method is better for most learners or much better for a few;
+    the paired counts say which.
+    """
+    mine = methods[system]["per_learner"]
+    out: dict[str, dict[str, int]] = {}
+    for name, summary in methods.items():
+        if name == system:
+            continue
+        other = summary["per_learner"]
+        counts = {"wins": 0, "ties": 0, "losses": 0}
+        for qid, row in mine.items():
+            a, b = row[metric], other[qid][metric]
+            key = "ties" if abs(a - b) <= 1e-9 else ("wins" if a > b else "losses")
+            counts[key] += 1
+        out[name] = counts
+    return out
 
 
 def _mean_curve(rows: Sequence[dict[str, Any]], depth: int) -> dict[str, list[float]]:

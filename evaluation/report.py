@@ -232,9 +232,19 @@ def render_markdown(results: Mapping[str, Any], plots: Sequence[str], command: s
             f"{lens['learners_with_relevant']}/{lens['learners']} learners have a relevant "
             f"credential (IR metrics average over those); {lens['mean_relevant_per_learner']:.0f} "
             f"relevant per learner on average; the whole pool covers "
-            f"{lens['mean_reachable_gap']:.1%} of the mean gap. " + " ".join(lens["notes"]),
+            f"{lens['mean_reachable_gap']:.1%} of the mean gap. "
+            f"{lens.get('pool_without_system_links', 0):,} pool credentials have no link "
+            "skillpath may use (no mapped outcome), so skillpath can never rank them. "
+            + " ".join(lens["notes"]),
             "",
             lens_table(lens),
+            "",
+            "skillpath vs each method, per learner, gap coverage@10 (wins / ties / losses): "
+            + "; ".join(
+                f"{m} {c['wins']}/{c['ties']}/{c['losses']}"
+                for m, c in lens.get("paired_gap_coverage@10", {}).items()
+            )
+            + ".",
             "",
             "Per stratum:",
             "",
