@@ -134,16 +134,20 @@ def write_plots(results: Mapping[str, Any], out: Path) -> list[str]:
         files.append(path.name)
 
         fig, ax = plt.subplots(figsize=(7, 4.5))
+        top = 0.0
         for m in methods:
             curve = lens["methods"][m]["curve"]
             if m.endswith("pathway"):
                 continue
-            ax.plot(curve["median_hours"], curve["coverage"], marker=".", label=m)
-        ax.axhline(0.8, color="k", lw=0.5, ls="--")
-        ax.set_xscale("symlog")
-        ax.set_xlabel("median cumulative hours (following the list)")
+            hours = [max(1.0, h) for h in curve["median_hours"]]
+            ax.plot(hours, curve["coverage"], marker=".", label=m)
+            top = max(top, *curve["coverage"], 0.0)
+        if top >= 0.6:  # the 80% target is only worth drawing when a curve gets near it
+            ax.axhline(0.8, color="k", lw=0.5, ls="--")
+        ax.set_xscale("log")
+        ax.set_xlabel("median cumulative hours following the list (ranks 1-20)")
         ax.set_ylabel("mean gap coverage (reference skills)")
-        ax.set_title(f"coverage vs workload, ranks 1-20 ({name} lens)")
+        ax.set_title(f"coverage vs workload ({name} lens)")
         ax.legend(fontsize=7)
         fig.tight_layout()
         path = out / f"coverage-workload-{name}.png"
