@@ -20,12 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.catalogue.csv_import import MappingError
 from engine.index import IndexMismatch, IndexMissing
-from engine.matching import EmptyQuery
-
-try:  # newer engines: EmptyQuery is one kind of InvalidQuery
-    from engine.matching import InvalidQuery  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    InvalidQuery = EmptyQuery  # type: ignore[assignment,misc]
+from engine.matching import InvalidQuery
 from esco.store import NotFound
 
 PROBLEM_JSON = "application/problem+json"
@@ -88,7 +83,7 @@ def _slug(status: int) -> str:
         return "error"
 
 
-def _title(status: int) -> str:
+def title_of(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -105,7 +100,7 @@ def problem_response(
 ) -> JSONResponse:
     problem = Problem(
         type=TYPE_BASE + (kind or _slug(status)),
-        title=_title(status),
+        title=title_of(status),
         status=status,
         detail=detail,
         instance=request.url.path,
@@ -177,7 +172,7 @@ def install(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given error statuses (plus ``default``)."""
     out: dict[int | str, dict[str, Any]] = {
-        s: {"model": Problem, "description": _title(s)} for s in statuses
+        s: {"model": Problem, "description": title_of(s)} for s in statuses
     }
     out["default"] = {"model": Problem, "description": "Any other error, as a problem."}
     return out

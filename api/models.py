@@ -32,21 +32,6 @@ class ExtractRequest(BaseModel):
     text: str = Field(..., description="CV lines or a pasted CV.")
 
 
-class ExtractedSkill(BaseModel):
-    """An ESCO skill recognised in the text, with the sentence that evidences it."""
-
-    uri: str
-    label: str
-    score: float
-    evidence: str | None = Field(
-        None, description="The statement of the text the skill was recognised in, when known."
-    )
-
-
-class ExtractResponse(BaseModel):
-    skills: list[ExtractedSkill]
-
-
 class CredentialPage(BaseModel):
     items: list[MicroCredential]
     total: int = Field(description="How many credentials match the filters.")

@@ -8,7 +8,7 @@ never half of it.
 
 Limits come from :class:`Settings` at app creation: the ones FastAPI can express are in the
 parameter declarations; the rest (text length, ``k`` inside a body) are checked here and
-written into the OpenAPI schema by :func:`api.app.document_limits`.
+written into the OpenAPI schema by ``api.app._openapi``.
 """
 
 import tempfile
@@ -28,6 +28,7 @@ from api.errors import (
     field_error,
     invalid,
     problem_responses,
+    title_of,
 )
 from api.models import (
     BatchItem,
@@ -35,9 +36,7 @@ from api.models import (
     CredentialDetail,
     CredentialPage,
     CredentialWrite,
-    ExtractedSkill,
     ExtractRequest,
-    ExtractResponse,
     GapRequest,
 )
 from api.security import ReadKey, WriteKey
@@ -45,16 +44,7 @@ from engine.catalogue.csv_import import MappingError
 from engine.catalogue.importer import ImportSummary
 from engine.catalogue.records import MicroCredential
 from engine.config import Settings
-from engine.matching import EmptyQuery, OccupationHit, SkillHit
-
-try:  # the tuned extractor (with evidence spans) replaces the interim mapper when present
-    from engine.matching import (
-        Extraction,
-        InvalidQuery,  # type: ignore[attr-defined]
-    )
-except ImportError:  # pragma: no cover - engine without the tuned extractor
-    Extraction = None  # type: ignore[assignment,misc]
-    InvalidQuery = EmptyQuery  # type: ignore[assignment,misc]
+from engine.matching import Extraction, InvalidQuery, OccupationHit, SkillHit
 from engine.recommendation import (
     GapResponse,
     LearnerProfile,
@@ -66,8 +56,6 @@ from esco.records import Skill
 from esco.store import NotFound
 
 Loc = list[str | int]
-HAS_EXTRACTOR = Extraction is not None and hasattr(Skillpath, "extract_skills")
-EXTRACTION: Any = Extraction if HAS_EXTRACTOR else ExtractResponse
 
 
 def get_service(request: Request) -> Skillpath:
@@ -130,7 +118,7 @@ def _problem_of(exc: Exception, request: Request, index: int) -> Problem:
         raise exc
     return Problem(
         type=TYPE_BASE + kind,
-        title="Unprocessable Content" if status == 422 else "Error",
+        title=title_of(status),
         status=status,
         detail=detail,
         instance=f"{request.url.path}#{index}",
@@ -230,7 +218,7 @@ def build_router(settings: Settings) -> APIRouter:
     # -- skills ------------------------------------------------------------------------
     @router.post(
         "/skills/extract",
-        response_model=EXTRACTION,
+        response_model=Extraction,
         tags=["skills"],
         summary="ESCO skills recognised in free text (CV lines), with evidence",
         description=(
@@ -240,12 +228,12 @@ def build_router(settings: Settings) -> APIRouter:
         ),
         responses=errors_4xx,
     )
-    def extract(body: ExtractRequest, service: Service) -> Any:
+    def extract(body: ExtractRequest, service: Service) -> Extraction:
         _check_text(body.text, ["body", "text"], settings)
         if not body.text.strip():
             raise invalid(["body", "text"], "text is empty: give some CV lines")
         try:
-            return _extract(service, body.text)
+            return service.extract_skills(body.text)
         except InvalidQuery as exc:
             raise _query_error(exc, ["body", "text"]) from None
 
@@ -527,18 +515,6 @@ def _occupation(service: Skillpath, ref: str, loc: Loc) -> OccupationDetail:
         return service.occupation_detail(ref)
     except InvalidQuery as exc:
         raise _query_error(exc, loc) from None
-
-
-def _extract(service: Skillpath, text: str) -> Any:
-    """The engine's tuned extractor when it has one, else the interim statement mapper."""
-    if HAS_EXTRACTOR:
-        return service.extract_skills(text)
-    labels, position = service.skills, service.skill_position
-    skills = [
-        ExtractedSkill(uri=uri, label=labels[position[uri]].preferred_label, score=score)
-        for uri, score in service.skills_from_text(text)
-    ]
-    return ExtractResponse(skills=sorted(skills, key=lambda s: (-s.score, s.uri)))
 
 
 def _import(
