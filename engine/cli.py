@@ -629,6 +629,18 @@ def serve(
     )
 
 
+def _mount_evaluate() -> None:
+    """``skillpath evaluate skills|titles|recommend|all`` (the evaluation layer's commands)."""
+    from evaluation.cli import evaluate_app
+    from evaluation.recommend_cli import register
+
+    register(evaluate_app)
+    app.add_typer(evaluate_app, name="evaluate")
+
+
+_mount_evaluate()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

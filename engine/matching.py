@@ -660,13 +660,20 @@ class OccupationMatcher:
         return out
 
     def score_titles(
-        self, titles: Sequence[str], method: str = "final", chunk: int = 512
+        self,
+        titles: Sequence[str],
+        method: str = "final",
+        vectors: np.ndarray | None = None,
+        chunk: int = 512,
     ) -> np.ndarray:
         """Scores in [0, 1] of every occupation for each (cleaned) title."""
         if method not in ("final", "zero-shot"):
             raise InvalidQuery(f"unknown method {method!r}; choose final or zero-shot")
         fusion = self.fusion if method == "final" else None
-        vectors = self.encoder.encode_queries(list(titles))
+        if vectors is None:
+            vectors = self.encoder.encode_queries(list(titles))
+        elif len(vectors) != len(titles):
+            raise ValueError(f"{len(vectors)} vectors for {len(titles)} titles")
         out = np.empty((len(titles), len(self.occupations)), dtype=np.float32)
         for start in range(0, len(titles), chunk):
             v = vectors[start : start + chunk]
@@ -685,15 +692,18 @@ class OccupationMatcher:
         return out
 
     def rank_batch(
-        self, titles: Sequence[object], method: str = "final"
+        self,
+        titles: Sequence[object],
+        method: str = "final",
+        vectors: np.ndarray | None = None,
     ) -> list[OccupationRanking]:
-        """Every occupation ranked for each title, titles encoded in one go."""
+        """Every occupation ranked for each title, titles encoded in one go (or given)."""
         if isinstance(titles, str | bytes):
             raise InvalidQuery("rank_batch takes a list of titles, not one title")
         cleaned = [clean_query(t, "job title", 500) for t in titles]
         if not cleaned:
             return []
-        scores = self.score_titles(cleaned, method)
+        scores = self.score_titles(cleaned, method, vectors)
         out = []
         for title, row in zip(cleaned, scores, strict=True):
             order = np.lexsort((np.arange(len(row)), -row))

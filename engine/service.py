@@ -7,6 +7,7 @@ the API serialises JSON and the evaluation scripts compute metrics over the same
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -55,7 +56,6 @@ from engine.recommendation import (
     recommend_from_gap,
     skill_neighbours,
 )
-from engine.statements import split_statements
 from engine.taxonomy_index import (
     OCCUPATION_BUNDLE,
     SKILL_BUNDLE,
@@ -186,19 +186,27 @@ class Skillpath:
         return self.skill_matcher.rank_batch([statement], method)[0]
 
     def rank_skills_batch(
-        self, statements: Sequence[str], method: str = "final"
+        self, statements: Sequence[str], method: str = "final", vectors: np.ndarray | None = None
     ) -> list[SkillRanking]:
-        return self.skill_matcher.rank_batch(statements, method)
+        """:meth:`rank_skills` for many statements; ``vectors`` from :meth:`encode_queries`."""
+        return self.skill_matcher.rank_batch(statements, method, vectors)
+
+    def encode_queries(self, texts: Sequence[str], cache: bool = False) -> np.ndarray:
+        """Query vectors for ``texts``; ``cache=True`` keeps them in the embedding cache
+        (benchmark texts, never user text)."""
+        if cache:
+            return self.embedding_cache.encode(self.encoder, list(texts), "query")
+        return self.encoder.encode_queries(list(texts))
 
     def normalize_occupation(self, title: str, k: int = 10) -> list[OccupationHit]:
         """ESCO occupations for a job title, best first, scores in [0, 1]."""
         return self.occupation_matcher.normalize(title, k)
 
     def rank_occupations_batch(
-        self, titles: Sequence[str], method: str = "final"
+        self, titles: Sequence[str], method: str = "final", vectors: np.ndarray | None = None
     ) -> list[OccupationRanking]:
         """Every ESCO occupation ranked for each title (``method``: "final" | "zero-shot")."""
-        return self.occupation_matcher.rank_batch(titles, method)
+        return self.occupation_matcher.rank_batch(titles, method, vectors)
 
     def skill(self, uri_or_label: str) -> Skill:
         ref = clean_query(uri_or_label, "skill")
@@ -460,14 +468,8 @@ class Skillpath:
         return sorted(held.values(), key=lambda h: h.uri), notes
 
     def skills_from_text(self, text: str) -> list[tuple[str, float]]:
-        """(ESCO URI, confidence) recognised in free text (CV lines)."""
-        mapper = _MatcherMapper(self)
-        statements = [s.text for s in split_statements(clean_query(text, "text", 200_000))]
-        best: dict[str, float] = {}
-        for row in mapper.map_statements(statements[:500]):
-            for hit in row:
-                best[hit.uri] = max(best.get(hit.uri, 0.0), hit.score)
-        return sorted(best.items())
+        """(ESCO URI, confidence) recognised in free text (CV lines), via the extractor."""
+        return sorted((s.uri, s.score) for s in self.extract_skills(text).skills)
 
     def _similar_held(self, target_uris: list[str], held: list[HeldSkill]) -> dict:
         held_uris = [h.uri for h in held if h.uri in self.skill_position]
@@ -602,30 +604,46 @@ def _count_hint(path: Path, fmt: str) -> int | None:
 
 
 class _MatcherMapper:
-    """Adapts the skill matcher to what the catalogue importer needs.
+    """Adapts the skill matcher's extractor to what the catalogue importer needs.
 
-    Interim rule until the tuned extractor lands: top 3 skills per statement above 0.55.
+    Each learning-outcome statement is one text for ``extract_batch`` (one encoder call per
+    import batch); spans are offsets into that statement. The fingerprint names the encoder,
+    the shipped matcher artefact and the threshold, so a better matcher re-maps on import.
     """
-
-    top_k, min_score = 3, 0.55
 
     def __init__(self, service: Skillpath) -> None:
         self.matcher = service.skill_matcher
+        self.artifact = self.matcher.artifact
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        return f"{self.matcher.encoder.fingerprint}-top{self.top_k}-min{self.min_score}"
-
-    def _top(self, texts: Sequence[str], k: int) -> list[list[MappedSkill]]:
-        if not texts:
-            return []
-        hits = self.matcher.rank_vectors(self.matcher.encode(list(texts)), k)
-        return [
-            [MappedSkill(h.uri, h.score) for h in row if h.score >= self.min_score] for row in hits
+        fusion = self.matcher.fusion
+        parts = [
+            self.matcher.encoder.fingerprint,
+            repr((fusion.features, fusion.weights, fusion.bias, fusion.top_k)),
+            f"{self.matcher.threshold:.4f}",
         ]
+        adapter = self.matcher.adapter
+        if adapter is not None:
+            parts.append(hashlib.sha256(adapter.matrix.tobytes()).hexdigest()[:12])
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     def map_statements(self, statements: Sequence[str]) -> list[list[MappedSkill]]:
-        return self._top(statements, self.top_k)
+        if not statements:
+            return []
+        return [
+            [
+                MappedSkill(s.uri, s.score, s.evidence[0].match_start, s.evidence[0].match_end)
+                for s in extraction.skills
+            ]
+            for extraction in self.matcher.extract_batch(list(statements))
+        ]
 
     def map_tags(self, tags: Sequence[str]) -> list[MappedSkill | None]:
-        return [row[0] if row else None for row in self._top(tags, 1)]
+        """A provider tag ("Data Analysis") names one skill: its best match, if above threshold."""
+        if not tags:
+            return []
+        return [
+            MappedSkill(e.skills[0].uri, e.skills[0].score) if e.skills else None
+            for e in self.matcher.extract_batch(list(tags), top_k=1)
+        ]

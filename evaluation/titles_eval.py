@@ -62,13 +62,16 @@ def evaluate_title_file(
         unknown_uri=len(bench.unknown_uri),
         sampled=sampled,
     )
+    vectors = service.encode_queries([q.title for q in queries], cache=True)
     for method in methods:
         # Rankings over 3k occupations for 15k titles would hold 45M ids: score in chunks
         # and average the per-query values (exactly the mean over all queries).
         per_query: dict[str, list[float]] = {}
         for start in range(0, len(queries), chunk):
             part = queries[start : start + chunk]
-            rankings = service.rank_occupations_batch([q.title for q in part], method)
+            rankings = service.rank_occupations_batch(
+                [q.title for q in part], method, vectors[start : start + chunk]
+            )
             runs = {q.qid: r.uris() for q, r in zip(part, rankings, strict=True)}
             gold = {q.qid: q.occupation_uri for q in part}
             scores = evaluate_title_rankings(runs, gold, ks=(1, 5, 10), per_query=True)
