@@ -580,6 +580,7 @@ def evaluate_lens(
     ]
     system = runners["skillpath"].snapshot.entries
     blind = sum(1 for cid in pool if not system[cid].links)
+    visible = [sum(1 for c in q if system[c].links) / len(q) for q in qrels.values() if q]
     return {
         "description": lens.description,
         "notes": lens.notes,
@@ -590,6 +591,7 @@ def evaluate_lens(
         "mean_relevant_per_learner": float(np.mean([len(q) for q in qrels.values()])),
         "mean_reachable_gap": float(np.mean(reachable_share)) if reachable_share else 0.0,
         "pool_without_system_links": blind,
+        "relevant_visible_to_skillpath": float(np.mean(visible)) if visible else 0.0,
         "paired_gap_coverage@10": paired(methods, "skillpath", "gap_coverage@10"),
         "methods": methods,
     }

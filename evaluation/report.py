@@ -238,8 +238,9 @@ def render_markdown(results: Mapping[str, Any], plots: Sequence[str], command: s
             f"relevant per learner on average; the whole pool covers "
             f"{lens['mean_reachable_gap']:.1%} of the mean gap. "
             f"{lens.get('pool_without_system_links', 0):,} pool credentials have no link "
-            "skillpath may use (no mapped outcome), so skillpath can never rank them. "
-            + " ".join(lens["notes"]),
+            "skillpath may use (no mapped outcome), so skillpath can never rank them; "
+            f"{lens.get('relevant_visible_to_skillpath', 0):.0%} of a learner's relevant "
+            "credentials are visible to skillpath on average. " + " ".join(lens["notes"]),
             "",
             lens_table(lens),
             "",
