@@ -265,6 +265,33 @@ def _stem(word: str) -> str:
     return word.casefold()[:5]
 
 
+_LONG_RUN_RE = re.compile(r"\S{300,}")
+
+
+def safe_split(text: str) -> list[Statement]:
+    """:func:`split_statements`, guarded against pathological input.
+
+    The splitter's URL/e-mail pattern backtracks quadratically inside a very long run of
+    non-space characters (1 MB of "pythonpython..." would take hours), so such runs (300+
+    characters; no real word is that long) are cut out first and kept as statements of
+    their own; offsets still point into the original text.
+    """
+    out: list[Statement] = []
+    pos = 0
+    for m in _LONG_RUN_RE.finditer(text):
+        out.extend(_shift(split_statements(text[pos : m.start()]), pos))
+        out.append(Statement(m.group(), m.start(), m.end()))
+        pos = m.end()
+    out.extend(_shift(split_statements(text[pos:]), pos))
+    return out
+
+
+def _shift(statements: list[Statement], offset: int) -> list[Statement]:
+    if not offset:
+        return statements
+    return [Statement(s.text, s.start + offset, s.end + offset) for s in statements]
+
+
 def matched_span(statement: str, label: str) -> tuple[int, int] | None:
     """Offsets (within ``statement``) of the stretch sharing words with ``label``, if any.
 
@@ -448,15 +475,27 @@ class SkillMatcher:
         cap = self.config.max_statement_chars
         return [clean_query(s, "statement", cap) for s in statements]
 
-    def rank_batch(self, statements: Sequence[str], method: str = "final") -> list[SkillRanking]:
-        """The full ranking of all ESCO skills for each statement (encoded in one go)."""
+    def rank_batch(
+        self,
+        statements: Sequence[str],
+        method: str = "final",
+        vectors: np.ndarray | None = None,
+    ) -> list[SkillRanking]:
+        """The full ranking of all ESCO skills for each statement (encoded in one go).
+
+        ``vectors`` (the statements' query vectors) lets a caller that ranks the same
+        statements with several methods encode them once.
+        """
         if isinstance(statements, str | bytes):
             raise InvalidQuery("rank_batch takes a list of statements, not one statement")
         fusion = self.fusion_for(method)
         texts = self._prepare(statements)
         if not texts:
             return []
-        vectors = self.encode(texts)
+        if vectors is None:
+            vectors = self.encode(texts)
+        elif len(vectors) != len(texts):
+            raise ValueError(f"{len(vectors)} vectors for {len(texts)} statements")
         out: list[SkillRanking] = []
         step = self.config.chunk
         for start in range(0, len(texts), step):
@@ -558,7 +597,7 @@ class SkillMatcher:
         truncated: list[bool] = []
         flat: list[str] = []
         for text in checked:
-            statements = split_statements(text)
+            statements = safe_split(text)
             # Keep statements that still say something once control characters are gone.
             statements = [s for s in statements if _CONTROL_RE.sub("", s.text).strip()]
             truncated.append(len(statements) > self.config.max_statements)
@@ -622,12 +661,19 @@ class SkillMatcher:
 
 @dataclass
 class OccupationMatcher:
-    """Job title → ESCO occupations: best label variant, fused with lexical overlap."""
+    """Job title → ESCO occupations: best label variant, fused with lexical overlap.
+
+    The final score is ``(label + w * lexical) / (1 + w)``: still a cosine-like value in
+    [0, 1] (1 = an exact label), so thresholds set on the label cosine keep their meaning.
+    ``w = 0.2`` (JobBERT validation MRR 0.382 vs 0.372 for the label alone; 0.1-0.3 are
+    within 0.001). A trained ``fusion`` (with optional adapter) replaces it when shipped.
+    """
 
     occupations: list[Occupation]
     bundle: IndexBundle
     encoder: Encoder
     candidates: int = 100
+    lexical_weight: float = 0.2
     fusion: FusionModel | None = None
     adapter: LinearAdapter | None = None
 
@@ -678,8 +724,13 @@ class OccupationMatcher:
         for start in range(0, len(titles), chunk):
             v = vectors[start : start + chunk]
             label = self._label_max(v)
-            if fusion is None:  # zero-shot: the best label variant's cosine
-                out[start : start + chunk] = np.clip(label, 0.0, 1.0)
+            if method == "zero-shot" or (fusion is None and not self.lexical_weight):
+                out[start : start + chunk] = np.clip(label, 0.0, 1.0)  # best label variant
+                continue
+            if fusion is None:
+                w = self.lexical_weight
+                lexical = self.lexical.score(list(titles[start : start + chunk]))
+                out[start : start + chunk] = np.clip((label + w * lexical) / (1 + w), 0.0, 1.0)
                 continue
             feats: dict[str, np.ndarray] = {"label": label}
             if "label_adapted" in fusion.features:
