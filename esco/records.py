@@ -9,6 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def label_variants(preferred: str, alternatives: list[str]) -> list[str]:
+    """Preferred label first, then the alternative labels that differ from it (any case):
+    each variant gets its own vector, so duplicates would only cost encoding time."""
+    seen = {preferred.casefold()}
+    variants = [preferred]
+    for label in alternatives:
+        if label.casefold() not in seen:
+            seen.add(label.casefold())
+            variants.append(label)
+    return variants
+
+
 @dataclass(frozen=True)
 class Skill:
     uri: str
@@ -24,14 +36,7 @@ class Skill:
 
     @property
     def label_variants(self) -> list[str]:
-        """Preferred label first, then distinct alternative labels."""
-        seen = {self.preferred_label.casefold()}
-        variants = [self.preferred_label]
-        for label in self.alt_labels:
-            if label.casefold() not in seen:
-                seen.add(label.casefold())
-                variants.append(label)
-        return variants
+        return label_variants(self.preferred_label, self.alt_labels)
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,7 @@ class Occupation:
 
     @property
     def label_variants(self) -> list[str]:
-        seen = {self.preferred_label.casefold()}
-        variants = [self.preferred_label]
-        for label in self.alt_labels:
-            if label.casefold() not in seen:
-                seen.add(label.casefold())
-                variants.append(label)
-        return variants
+        return label_variants(self.preferred_label, self.alt_labels)
 
 
 @dataclass(frozen=True)
