@@ -221,39 +221,38 @@ class Store:
         occupation_uris = {o.uri for o in taxonomy.occupations}
         group_uris = {g.uri for g in taxonomy.isco_groups} | {g.uri for g in taxonomy.skill_groups}
         unknown: Counter[str] = Counter()
+        # (kind, unknown URI) -> line numbers: one example line per URI, not one per row.
+        where: dict[tuple[str, str], list[int | None]] = {}
 
-        def note(kind: str, detail: str) -> None:
+        def note(kind: str, uri: str, line: int | None) -> None:
             unknown[kind] += 1
-            if len(summary.unknown_examples) < 20:
-                summary.unknown_examples.append(f"{kind}: {detail}")
+            where.setdefault((kind, uri), []).append(line)
 
         occupation_count: Counter[str] = Counter()
         relations = []
         for rel in taxonomy.occupation_skills:
             if rel.occupation_uri not in occupation_uris:
-                note(
-                    "occupationSkillRelations.occupationUri",
-                    f"line {rel.line}: {rel.occupation_uri}",
-                )
+                note("occupationSkillRelations.occupationUri", rel.occupation_uri, rel.line)
             elif rel.skill_uri not in skill_uris:
-                note("occupationSkillRelations.skillUri", f"line {rel.line}: {rel.skill_uri}")
+                note("occupationSkillRelations.skillUri", rel.skill_uri, rel.line)
             else:
                 relations.append((rel.occupation_uri, rel.skill_uri, rel.relation))
                 occupation_count[rel.skill_uri] += 1
         skill_relations = []
         for rel in taxonomy.skill_relations:
             if rel.original_uri not in skill_uris or rel.related_uri not in skill_uris:
-                note(
-                    "skillSkillRelations",
-                    f"line {rel.line}: {rel.original_uri} -> {rel.related_uri}",
+                missing = (
+                    rel.original_uri if rel.original_uri not in skill_uris else rel.related_uri
                 )
+                note("skillSkillRelations", missing, rel.line)
             else:
                 skill_relations.append((rel.original_uri, rel.related_uri, rel.relation))
         known = skill_uris | occupation_uris | group_uris
         broader = []
         for rel in taxonomy.broader:
             if rel.concept_uri not in known or rel.broader_uri not in known:
-                note(f"broaderRelations ({rel.pillar})", f"line {rel.line}: {rel.concept_uri}")
+                missing = rel.concept_uri if rel.concept_uri not in known else rel.broader_uri
+                note(f"broaderRelations ({rel.pillar})", missing, rel.line)
             else:
                 broader.append(
                     (
@@ -343,6 +342,9 @@ class Store:
             self.set_meta(conn, "esco_content_hash", taxonomy.content_hash)
             self.set_meta(conn, "esco_ingested_at", datetime.now(UTC).isoformat(timespec="seconds"))
         summary.unknown_references = dict(unknown)
+        for (kind, uri), lines in list(where.items())[:20]:
+            shown = ", ".join(str(n) for n in lines[:3]) + (" …" if len(lines) > 3 else "")
+            summary.unknown_examples.append(f"{kind}: {uri} ({len(lines)} row(s), line {shown})")
         self._fill_counts(summary)
         return summary
 
@@ -466,8 +468,7 @@ class Store:
         if not rows:
             needle = json.dumps(label, ensure_ascii=False)
             rows = self.conn.execute(
-                "SELECT * FROM occupations WHERE instr(lower(alt_labels), lower(?))"
-                " ORDER BY idx",
+                "SELECT * FROM occupations WHERE instr(lower(alt_labels), lower(?)) ORDER BY idx",
                 (needle,),
             ).fetchall()
         return [_occupation(r) for r in rows]

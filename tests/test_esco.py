@@ -39,6 +39,10 @@ def test_store_queries_and_unknown_references(tmp_path, esco_taxonomy):
     # 67 relation rows name an occupation the download does not define: reported, not lost.
     assert summary.unknown_references["occupationSkillRelations.occupationUri"] == 67
     assert summary.occupation_skills + 67 == 123_855
+    assert any(
+        "a9e54177-a185-404d-b6e6-15663d31137e (67 row(s), line 84425" in example
+        for example in summary.unknown_examples
+    )
     assert summary.skills == 13_896 and summary.occupations == 3_007
     assert store.skill(PYTHON).preferred_label == "Python (computer programming)"
     assert store.skills_by_label("python (computer programming)")[0].uri == PYTHON
