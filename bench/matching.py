@@ -37,19 +37,22 @@ def statements(service: Skillpath, n: int) -> list[str]:
     return texts[:n]
 
 
-def best_of(repeat: int, fn) -> float:
-    times = []
+def interleaved_best(repeat: int, *fns) -> list[float]:
+    """Best time of each function over ``repeat`` rounds, run alternately: on a shared
+    machine the load drifts, and alternating exposes both variants to the same drift."""
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        for i, fn in enumerate(fns):
+            started = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="statements to time")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per variant (best kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per variant (best kept)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -61,8 +64,11 @@ def main() -> None:
     service.extract_skills_batch(texts[:32])  # warm-up: model, BLAS, allocations
     rss_loaded = peak_rss_mb()
 
-    encode = best_of(args.repeat, lambda: service.encoder.encode_queries(texts))
-    extract = best_of(args.repeat, lambda: service.extract_skills_batch(texts))
+    encode, extract = interleaved_best(
+        args.repeat,
+        lambda: service.encoder.encode_queries(texts),
+        lambda: service.extract_skills_batch(texts),
+    )
     result = {
         "statements": len(texts),
         "encoder": service.encoder.name,
