@@ -324,7 +324,6 @@ class SkillMatcher:
     def __post_init__(self) -> None:
         self._by_uri = {s.uri: i for i, s in enumerate(self.skills)}
         labels = self.bundle["labels"]
-        self._label_vectors = np.ascontiguousarray(labels.vectors(), dtype=np.float32)
         self._label_owners = labels.owners
         order = np.argsort(labels.owners, kind="stable")
         self._label_order = order
@@ -332,7 +331,7 @@ class SkillMatcher:
         self._label_starts = np.flatnonzero(np.r_[True, sorted_owners[1:] != sorted_owners[:-1]])
         self._label_owner_ids = sorted_owners[self._label_starts]
         # Vectors laid out owner-sorted once, so folding per skill is one reduceat.
-        self._label_vectors_sorted = np.ascontiguousarray(self._label_vectors[order])
+        self._label_vectors_sorted = np.ascontiguousarray(labels.vectors()[order], dtype=np.float32)
         # label_variants puts the preferred label first: the first row of each owner.
         self._preferred_vectors = np.ascontiguousarray(
             self._label_vectors_sorted[self._label_starts]
@@ -561,11 +560,16 @@ class SkillMatcher:
         ]
 
     def _best_label(self, vector: np.ndarray, skill: int) -> str | None:
-        rows = np.flatnonzero(self._label_owners == skill)
-        if not len(rows) or not self._label_texts:
+        j = int(np.searchsorted(self._label_owner_ids, skill))
+        if j >= len(self._label_owner_ids) or self._label_owner_ids[j] != skill:
             return None
-        best = rows[int(np.argmax(self._label_vectors[rows] @ vector))]
-        return self._label_texts[best]
+        if not self._label_texts:
+            return None
+        lo = int(self._label_starts[j])
+        hi = int(self._label_starts[j + 1]) if j + 1 < len(self._label_starts) else None
+        rows = self._label_order[lo:hi]  # original label rows of this skill
+        best = int(np.argmax(self._label_vectors_sorted[lo:hi] @ vector))
+        return self._label_texts[int(rows[best])]
 
     # -- extraction ----------------------------------------------------------------------
     def extract(
