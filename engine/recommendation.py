@@ -146,6 +146,15 @@ class CatalogueSnapshot:
     revision: int
     entries: dict[str, CatalogueEntry]
     postings: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    # Ranking records built on first use; a snapshot never changes, so they never go stale.
+    _candidates: dict[tuple[str, tuple[str, ...]], Candidate] = field(default_factory=dict)
+
+    def candidate(self, credential_id: str, sources: Sequence[str] = LINK_SOURCES) -> Candidate:
+        key = (credential_id, tuple(sources))
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates[key] = self.entries[credential_id].candidate(sources)
+        return found
 
     @classmethod
     def build(cls, revision: int, entries: Iterable[CatalogueEntry]) -> CatalogueSnapshot:
@@ -198,7 +207,7 @@ def retrieve_candidates(
     snapshot: CatalogueSnapshot,
     gap: Gap,
     neighbours: Mapping[str, Sequence[tuple[str, float]]],
-    per_skill: int = 50,
+    per_skill: int = 30,
 ) -> list[str]:
     """Credential ids teaching a gap skill or one of its neighbours, capped per skill."""
     ids: dict[str, None] = {}
@@ -217,7 +226,7 @@ def recommend_from_gap(
     k: int = 10,
     max_pathway_items: int = 6,
     sources: Sequence[str] = LINK_SOURCES,
-    per_skill: int = 50,
+    per_skill: int = 30,
     exclude_ids: Iterable[str] = (),
 ) -> tuple[Ranking, list[Explanation], Pathway, PathwayExplanation, int]:
     """Rank, build the pathway and explain, for one gap over one catalogue snapshot."""
@@ -225,7 +234,7 @@ def recommend_from_gap(
     ids = [
         i for i in retrieve_candidates(snapshot, gap, neighbours, per_skill) if i not in excluded
     ]
-    candidates = [snapshot.entries[i].candidate(sources) for i in ids]
+    candidates = [snapshot.candidate(i, sources) for i in ids]
     ranking = rank_credentials(gap, candidates, constraints, neighbours, k=k)
     by_id = {c.id: c for c in candidates}
     explanations = explain_ranking(ranking, gap, [by_id[item.id] for item in ranking.items])

@@ -362,7 +362,7 @@ class Skillpath:
         return bundle
 
     # -- gap and recommendations ---------------------------------------------------------
-    min_target_score: float = 0.6  # below this a free-text target is "no good match"
+    min_target_score: float = 0.5  # below this a free-text target is "no good match"
     occupation_confidence: float = 0.6  # essential skills of a past occupation count this much
 
     @cached_property
