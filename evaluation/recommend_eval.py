@@ -40,6 +40,7 @@ import math
 import re
 import time
 import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -593,8 +594,17 @@ def evaluate_lens(
         "pool_without_system_links": blind,
         "relevant_visible_to_skillpath": float(np.mean(visible)) if visible else 0.0,
         "paired_gap_coverage@10": paired(methods, "skillpath", "gap_coverage@10"),
+        "significance": _safe_significance(runs, qrels),
         "methods": methods,
     }
+
+
+def _safe_significance(runs: Mapping[str, Any], qrels: Mapping[str, Any]) -> Any:
+    others = [m for m in runs if m not in ("skillpath", "oracle")]
+    try:
+        return significance(runs, qrels, "skillpath", others)
+    except Exception as exc:  # noqa: BLE001 - a failed test must not cost the whole report
+        return f"significance test failed: {type(exc).__name__}: {exc}"
 
 
 def paired(methods: Mapping[str, Any], system: str, metric: str) -> dict[str, dict[str, int]]:
@@ -616,6 +626,54 @@ def paired(methods: Mapping[str, Any], system: str, metric: str) -> dict[str, di
             counts[key] += 1
         out[name] = counts
     return out
+
+
+SIGNIFICANCE_METRICS = ("ndcg@10", "map", "mrr")
+
+
+def significance(
+    runs: Mapping[str, Mapping[str, list[str]]],
+    qrels: Mapping[str, Mapping[str, int]],
+    system: str,
+    others: Sequence[str],
+) -> dict[str, Any]:
+    """Paired two-sided t-tests (ranx ``compare``) of ``system`` against each other method,
+    over the learners with a relevant credential: p-values and per-learner W/T/L.
+
+    A mean lead of 0.01 nDCG over 300 learners can be noise; the p-value says how likely.
+    No correction for multiple comparisons is applied (a handful of planned comparisons).
+    """
+    from ranx import Qrels, Run, compare
+
+    judged = {q: dict(g) for q, g in qrels.items() if g}
+    if len(judged) < 2:
+        return {}
+
+    def as_run(name: str) -> Run:
+        out = {}
+        for q in judged:
+            ranked = runs[name].get(q, [])
+            out[q] = {cid: float(len(ranked) - i) for i, cid in enumerate(ranked)}
+        return Run(out, name=name)
+
+    names = [system, *[o for o in others if o in runs]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = compare(
+            Qrels(judged),
+            [as_run(n) for n in names],
+            list(SIGNIFICANCE_METRICS),
+            stat_test="student",
+            max_p=0.05,
+        ).to_dict()
+    mine = report[system]
+    return {
+        other: {
+            "p": {m: float(mine["comparisons"][other][m]) for m in SIGNIFICANCE_METRICS},
+            "wtl_ndcg@10": mine["win_tie_loss"][other]["ndcg@10"],
+        }
+        for other in names[1:]
+    }
 
 
 def _mean_curve(rows: Sequence[dict[str, Any]], depth: int) -> dict[str, list[float]]:

@@ -106,6 +106,25 @@ def strata_table(lens: Mapping[str, Any]) -> str:
     return _table(header, rows)
 
 
+def significance_text(sig: Any) -> str:
+    """skillpath vs each method: paired t-test p-values and nDCG@10 W/T/L per learner."""
+    if not sig:
+        return "No significance test (fewer than two judged learners)."
+    if isinstance(sig, str):
+        return sig
+    rows = [
+        [m]
+        + [f"{v['p'][k]:.3g}" for k in ("ndcg@10", "map", "mrr")]
+        + ["{W}/{T}/{L}".format(**v["wtl_ndcg@10"])]
+        for m, v in sig.items()
+    ]
+    return (
+        "skillpath vs each method, paired two-sided t-test over judged learners (ranx), "
+        "no multiple-comparison correction:\n\n"
+        + _table(["vs", "p nDCG@10", "p MAP", "p MRR", "nDCG@10 W/T/L"], rows)
+    )
+
+
 def write_plots(results: Mapping[str, Any], out: Path) -> list[str]:
     """metric-by-method bars, coverage-vs-workload curves, per-stratum bars (one per lens)."""
     import matplotlib
@@ -250,6 +269,8 @@ def render_markdown(results: Mapping[str, Any], plots: Sequence[str], command: s
                 for m, c in lens.get("paired_gap_coverage@10", {}).items()
             )
             + ".",
+            "",
+            significance_text(lens.get("significance")),
             "",
             "Per stratum:",
             "",
