@@ -268,33 +268,6 @@ def _stem(word: str) -> str:
     return word.casefold()[:5]
 
 
-_LONG_RUN_RE = re.compile(r"\S{300,}")
-
-
-def safe_split(text: str) -> list[Statement]:
-    """:func:`split_statements`, guarded against pathological input.
-
-    The splitter's URL/e-mail pattern backtracks quadratically inside a very long run of
-    non-space characters (1 MB of "pythonpython..." would take hours), so such runs (300+
-    characters; no real word is that long) are cut out first and kept as statements of
-    their own; offsets still point into the original text.
-    """
-    out: list[Statement] = []
-    pos = 0
-    for m in _LONG_RUN_RE.finditer(text):
-        out.extend(_shift(split_statements(text[pos : m.start()]), pos))
-        out.append(Statement(m.group(), m.start(), m.end()))
-        pos = m.end()
-    out.extend(_shift(split_statements(text[pos:]), pos))
-    return out
-
-
-def _shift(statements: list[Statement], offset: int) -> list[Statement]:
-    if not offset:
-        return statements
-    return [Statement(s.text, s.start + offset, s.end + offset) for s in statements]
-
-
 def matched_span(statement: str, label: str) -> tuple[int, int] | None:
     """Offsets (within ``statement``) of the stretch sharing words with ``label``, if any.
 
@@ -604,7 +577,7 @@ class SkillMatcher:
         truncated: list[bool] = []
         flat: list[str] = []
         for text in checked:
-            statements = safe_split(text)
+            statements = split_statements(text)
             # Keep statements that still say something once control characters are gone.
             statements = [s for s in statements if _CONTROL_RE.sub("", s.text).strip()]
             truncated.append(len(statements) > self.config.max_statements)

@@ -149,7 +149,7 @@ def _cuts(text: str) -> list[tuple[int, int]]:
     return sorted(set(cuts))
 
 
-def split_statements(text: str) -> list[Statement]:
+def _split(text: str) -> list[Statement]:
     """Cut ``text`` into statements with offsets into the original string.
 
     Splits on line breaks (also literal ``\\n``), bullet glyphs and numbered list markers,
@@ -185,3 +185,30 @@ def _append_piece(text: str, start: int, end: int, out: list[Statement]) -> None
     if not any(ch.isalnum() for ch in piece):
         return
     out.append(Statement(piece, start, end))
+
+
+_LONG_RUN_RE = re.compile(r"\S{300,}")
+
+
+def split_statements(text: str) -> list[Statement]:
+    """Cut ``text`` into statements (see :func:`_split`), guarded against pathological input.
+
+    The URL/e-mail pattern backtracks quadratically inside a very long run of non-space
+    characters (1 MB of "pythonpython..." would take hours), so runs of 300+ characters (no
+    real word is that long) are cut out first and kept as statements of their own; offsets
+    still point into the original text.
+    """
+    out: list[Statement] = []
+    pos = 0
+    for m in _LONG_RUN_RE.finditer(text):
+        out.extend(_shift(_split(text[pos : m.start()]), pos))
+        out.append(Statement(m.group(), m.start(), m.end()))
+        pos = m.end()
+    out.extend(_shift(_split(text[pos:]), pos))
+    return out
+
+
+def _shift(statements: list[Statement], offset: int) -> list[Statement]:
+    if not offset:
+        return statements
+    return [Statement(s.text, s.start + offset, s.end + offset) for s in statements]

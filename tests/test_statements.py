@@ -192,3 +192,12 @@ def test_normalize_text() -> None:
     assert normalize_text("  a\u200b b\t\n c\\n d\x00 ") == "a b c d"
     assert normalize_text("Cafe\u0301") == "Café"
     assert normalize_text("") == ""
+
+
+def test_very_long_token_is_its_own_statement() -> None:
+    # Such runs made the URL pattern backtrack quadratically; they are cut out first.
+    text = "Intro line. " + "python" * 50_000 + " Closing words here."
+    statements = split_statements(text)
+    long = [s for s in statements if len(s.text) >= 300_000]
+    assert len(long) == 1 and text[long[0].start : long[0].end] == long[0].text
+    assert statements[0].text == "Intro line." and statements[-1].text == "Closing words here."
