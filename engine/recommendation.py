@@ -148,6 +148,8 @@ class CatalogueSnapshot:
     postings: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     # Ranking records built on first use; a snapshot never changes, so they never go stale.
     _candidates: dict[tuple[str, tuple[str, ...]], Candidate] = field(default_factory=dict)
+    # (positions, uris) of the ESCO skills some credential teaches, for neighbour search.
+    taught: tuple[np.ndarray, list[str]] | None = None  # filled by the service on first use
 
     def candidate(self, credential_id: str, sources: Sequence[str] = LINK_SOURCES) -> Candidate:
         key = (credential_id, tuple(sources))
@@ -170,9 +172,6 @@ class CatalogueSnapshot:
         for plist in postings.values():
             plist.sort(key=lambda p: (-p[0], p[1]))
         return cls(revision=revision, entries=by_id, postings=postings)
-
-    def taught(self, uri: str) -> bool:
-        return uri in self.postings
 
 
 def skill_neighbours(

@@ -545,13 +545,12 @@ class Skillpath:
             return snapshot
 
     def neighbours_for(self, gap: Gap, snapshot: CatalogueSnapshot) -> dict:
-        taught = [u for u in snapshot.postings if u in self.skill_position]
-        key = (snapshot.revision, len(taught))
-        cached = self.__dict__.get("_taught")
-        if cached is None or cached[0] != key:
-            cached = (key, np.asarray([self.skill_position[u] for u in taught]), taught)
-            self.__dict__["_taught"] = cached
-        _, positions, uris = cached
+        """Taught ESCO skills close to each gap skill (the snapshot caches what is taught)."""
+        if snapshot.taught is None:
+            uris = sorted(u for u in snapshot.postings if u in self.skill_position)
+            positions = np.asarray([self.skill_position[u] for u in uris], dtype=np.int64)
+            snapshot.taught = (positions, uris)
+        positions, uris = snapshot.taught
         return skill_neighbours(
             [s.uri for s in gap.skills], self.skill_position, self.skill_vectors, positions, uris
         )
