@@ -3,7 +3,7 @@
 Every text that reaches ESCO (a course's learning outcomes, a CV, a job ad, a typed job title)
 goes through this module, so it is the ceiling on the quality of every recommendation.
 
-How a statement scores a skill (the choices are measured in ``docs/benchmarks-matching.md``):
+How a statement scores a skill (the choices are measured in ``docs/benchmarks.md`` (Matching)):
 
 * **dense label**: cosine to the skill's best label variant (preferred or alternative label):
   labels are precise, and the best variant is the one phrased like the statement;
