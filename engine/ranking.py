@@ -98,6 +98,9 @@ Neighbours = Mapping[str, Sequence[tuple[str, float]]]
 HOURS_PER_ECTS_MIN = 25.0
 HOURS_PER_ECTS_MAX = 30.0
 _TOL = 1e-9  # float slack when comparing a workload or price with a limit
+# Coverage this small is float noise, not teaching: it would vanish in the weighted sums
+# (5e-324 × a weight is 0.0), so a credential "covering" only that must not rank.
+_MIN_AMOUNT = 1e-9
 
 
 class SkillLink(BaseModel):
@@ -470,7 +473,7 @@ def coverage(
     for g in gap.skills:
         best: Coverage | None = None
         link = candidate.links.get(g.uri)
-        if link is not None and link.strength > 0.0:
+        if link is not None and link.strength > _MIN_AMOUNT:
             best = Coverage(amount=link.strength, link=link)
         for skill_uri, similarity in sorted(neighbours.get(g.uri, ()), key=lambda n: n[0]):
             link = candidate.links.get(skill_uri)
@@ -478,7 +481,7 @@ def coverage(
                 continue
             similarity = min(max(float(similarity), 0.0), 1.0)
             amount = link.strength * similarity
-            if amount > 0.0 and (best is None or amount > best.amount):
+            if amount > _MIN_AMOUNT and (best is None or amount > best.amount):
                 best = Coverage(amount, link, via_skill=skill_uri, similarity=similarity)
         if best is not None:
             out[g.uri] = best

@@ -149,8 +149,11 @@ def test_real_csv_slice_every_row_accounted_for(engine, shared_dir, tmp_path):
 
 def test_crash_mid_import_leaves_store_and_vectors_consistent(engine, shared_dir, monkeypatch):
     path = shared_dir / "catalogue" / "edx-courses.csv"
+    # A source of its own, so records other tests imported from the same file don't count.
     records = (
-        i for i in read_csv_catalogue(path, load_mapping("edx")) if isinstance(i, MicroCredential)
+        MicroCredential.model_validate({**i.model_dump(), "source": "edx-crash"})
+        for i in read_csv_catalogue(path, load_mapping("edx"))
+        if isinstance(i, MicroCredential)
     )
     items = list(itertools.islice(records, 120))
     before = engine.catalogue.count()
@@ -169,12 +172,17 @@ def test_crash_mid_import_leaves_store_and_vectors_consistent(engine, shared_dir
         from engine.service import _MatcherMapper
 
         import_items(
-            items, "edx", engine.catalogue, _MatcherMapper(engine), lambda u: True, batch_size=50
+            items,
+            "edx-crash",
+            engine.catalogue,
+            _MatcherMapper(engine),
+            lambda u: True,
+            batch_size=50,
         )
     monkeypatch.undo()
     # First batch landed whole (records with their links), the second not at all.
     assert engine.catalogue.count() == before + 50
-    stored_ids = {c.record.id for c in engine.catalogue.list(source="edx", limit=1000)}
+    stored_ids = {c.record.id for c in engine.catalogue.list(source="edx-crash", limit=1000)}
     assert {r.id for r in items[:50]} <= stored_ids
     assert not {r.id for r in items[50:100]} & stored_ids
     orphans = engine.store.conn.execute(
@@ -186,6 +194,6 @@ def test_crash_mid_import_leaves_store_and_vectors_consistent(engine, shared_dir
     engine.__dict__.pop("catalogue_bundle", None)
     _vectors_match_store(engine)
     # Re-running the import completes it; the 50 already stored are unchanged.
-    summary = engine.import_stream(iter(items), "edx")
+    summary = engine.import_stream(iter(items), "edx-crash")
     assert (summary.unchanged, summary.imported) == (50, 70)
     _vectors_match_store(engine)
