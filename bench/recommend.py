@@ -48,7 +48,7 @@ def scaled(snapshot: CatalogueSnapshot, factor: int) -> CatalogueSnapshot:
     copies = (
         dataclasses.replace(e, id=f"{e.id}#{i}") if i else e for i in range(factor) for e in entries
     )
-    return CatalogueSnapshot.build(snapshot.revision, copies)
+    return CatalogueSnapshot.build(snapshot.revision, copies, snapshot.labels)
 
 
 def main() -> None:

@@ -111,10 +111,14 @@ class CatalogueEntry:
     level_text: str | None
     url: str | None
 
-    def candidate(self, sources: Sequence[str] = LINK_SOURCES) -> Candidate:
+    def candidate(
+        self, sources: Sequence[str] = LINK_SOURCES, labels: Mapping[str, str] | None = None
+    ) -> Candidate:
+        labels = labels or {}
         links = [
             SkillLink(
                 uri=uri,
+                label=labels.get(uri),
                 strength=min(1.0, max(0.0, strength)),
                 evidence=evidence if source != "tag" else f"provider skill tag: {evidence}",
                 source="declared" if source == "declared" else "inferred",
@@ -148,6 +152,8 @@ class CatalogueSnapshot:
     postings: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     # Ranking records built on first use; a snapshot never changes, so they never go stale.
     _candidates: dict[tuple[str, tuple[str, ...]], Candidate] = field(default_factory=dict)
+    # ESCO skill labels, so explanations can name a neighbour skill a credential teaches.
+    labels: Mapping[str, str] = field(default_factory=dict)
     # (positions, uris) of the ESCO skills some credential teaches, for neighbour search.
     taught: tuple[np.ndarray, list[str]] | None = None  # filled by the service on first use
 
@@ -155,11 +161,17 @@ class CatalogueSnapshot:
         key = (credential_id, tuple(sources))
         found = self._candidates.get(key)
         if found is None:
-            found = self._candidates[key] = self.entries[credential_id].candidate(sources)
+            entry = self.entries[credential_id]
+            found = self._candidates[key] = entry.candidate(sources, self.labels)
         return found
 
     @classmethod
-    def build(cls, revision: int, entries: Iterable[CatalogueEntry]) -> CatalogueSnapshot:
+    def build(
+        cls,
+        revision: int,
+        entries: Iterable[CatalogueEntry],
+        labels: Mapping[str, str] | None = None,
+    ) -> CatalogueSnapshot:
         by_id: dict[str, CatalogueEntry] = {}
         postings: dict[str, list[tuple[float, str]]] = {}
         for entry in entries:
@@ -171,7 +183,7 @@ class CatalogueSnapshot:
                 postings.setdefault(uri, []).append((strength, entry.id))
         for plist in postings.values():
             plist.sort(key=lambda p: (-p[0], p[1]))
-        return cls(revision=revision, entries=by_id, postings=postings)
+        return cls(revision=revision, entries=by_id, postings=postings, labels=labels or {})
 
 
 def skill_neighbours(

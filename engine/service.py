@@ -540,7 +540,8 @@ class Skillpath:
                         url=r.url,
                     )
                 )
-            snapshot = CatalogueSnapshot.build(revision, entries)
+            labels = {skill.uri: skill.preferred_label for skill in self.skills}
+            snapshot = CatalogueSnapshot.build(revision, entries, labels)
             self.__dict__["_snapshot"] = snapshot  # one reference swap: readers see old or new
             return snapshot
 

@@ -57,6 +57,11 @@ def test_recommendations_cover_gap_skills_with_evidence(catalogue):
         assert {c.uri for c in item.covered} & gap_uris
         assert why.id == item.id and why.sentence
         assert all(e.evidence for e in why.essential + why.optional)
+        for covered in item.covered:  # a skill taught via a neighbour is named, not a URI
+            assert (
+                not covered.via_skill
+                or covered.via_label == catalogue.skill(covered.via_skill).preferred_label
+            )
     assert (
         response.pathway.coverage
         >= max(i.parts.standalone_coverage for i in response.ranking.items) - 1e-9
