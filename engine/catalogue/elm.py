@@ -20,12 +20,14 @@ re-import does not mistake them for provider declarations.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.catalogue.jsonld import as_list as _as_list
+from engine.catalogue.jsonld import read_objects
+from engine.catalogue.jsonld import types as _types
 from engine.catalogue.parsing import (
     country_alpha3,
     country_code,
@@ -47,7 +49,7 @@ from engine.catalogue.records import (
 )
 from engine.statements import normalize_text, split_statements
 
-__all__ = ["ELM_CONTEXT", "load_json", "read_elm", "to_elm"]
+__all__ = ["ELM_CONTEXT", "read_elm", "to_elm"]
 
 ELM_CONTEXT = [
     "https://www.w3.org/2018/credentials/v1",
@@ -80,21 +82,9 @@ _SYNTHETIC = "skillpath:synthetic"
 # --- small JSON-LD helpers ------------------------------------------------------------------
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
 def _first(value: Any) -> Any:
     items = _as_list(value)
     return items[0] if items else None
-
-
-def _types(node: Any) -> set[str]:
-    if not isinstance(node, Mapping):
-        return set()
-    return {str(t) for t in _as_list(node.get("type") or node.get("@type"))}
 
 
 def _text(value: Any, lang: str = "en") -> str | None:
@@ -149,24 +139,6 @@ def _id(node: Any) -> str | None:
 # --- reading --------------------------------------------------------------------------------
 
 
-def load_json(source: str | Path | Mapping[str, Any] | Sequence[Any]) -> Any:
-    """A parsed object, JSON text, or a path to a JSON(-LD) file -> the parsed object."""
-    if isinstance(source, Mapping | list | tuple):
-        return source
-    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
-        return json.loads(source)
-    with open(source, encoding="utf-8-sig") as fh:
-        return json.load(fh)
-
-
-def _top_nodes(obj: Any) -> list[Any]:
-    if isinstance(obj, list | tuple):
-        return [n for item in obj for n in _top_nodes(item)]
-    if isinstance(obj, Mapping) and "@graph" in obj:
-        return _top_nodes(obj["@graph"])
-    return [obj]
-
-
 def read_elm(source: str | Path | Mapping[str, Any] | Sequence[Any]) -> Iterator[ImportItem]:
     """Yield a :class:`MicroCredential` per credential claim / specification in ``source``.
 
@@ -174,17 +146,10 @@ def read_elm(source: str | Path | Mapping[str, Any] | Sequence[Any]) -> Iterator
     ``ValueError``; odd shapes become issues (``skipped`` when no record could be built,
     ``warning`` for a piece of a record that was not understood).
     """
-    for index, node in enumerate(_top_nodes(load_json(source))):
-        try:
-            yield from _read_node(node, index)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            yield ImportIssue(reason=f"object #{index}: unsupported shape ({exc})")
+    return read_objects(source, _read_node)
 
 
-def _read_node(node: Any, index: int) -> Iterator[ImportItem]:
-    if not isinstance(node, Mapping):
-        yield ImportIssue(reason=f"object #{index}: not a JSON object")
-        return
+def _read_node(node: Mapping[str, Any], index: int) -> Iterator[ImportItem]:
     types = _types(node)
     if types & _CREDENTIAL_TYPES or "credentialSubject" in node:
         subjects = _as_list(node.get("credentialSubject"))

@@ -28,7 +28,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.catalogue.elm import load_json
+from engine.catalogue.jsonld import as_list as _as_list
+from engine.catalogue.jsonld import read_objects
+from engine.catalogue.jsonld import types as _types
 from engine.catalogue.parsing import country_code, language_code, parse_country, parse_date
 from engine.catalogue.records import DeclaredSkill as _Declared
 from engine.catalogue.records import (
@@ -88,16 +90,6 @@ _INFERRED = "skillpath:linkSource"
 _ECTS_TAG = "ects"
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _types(node: Mapping[str, Any]) -> set[str]:
-    return {str(t) for t in _as_list(node.get("type"))}
-
-
 def _str(value: Any) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
@@ -108,12 +100,6 @@ def _str(value: Any) -> str | None:
     return None
 
 
-def _top_nodes(obj: Any) -> list[Any]:
-    if isinstance(obj, list | tuple):
-        return [n for item in obj for n in _top_nodes(item)]
-    return [obj]
-
-
 def read_ob3(source: str | Path | Mapping[str, Any] | Sequence[Any]) -> Iterator[ImportItem]:
     """Yield a :class:`MicroCredential` per Achievement / badge credential in ``source``.
 
@@ -121,17 +107,10 @@ def read_ob3(source: str | Path | Mapping[str, Any] | Sequence[Any]) -> Iterator
     ``credentialSubject.achievement``), or a list of them, as an object, JSON text or a path.
     Odd shapes become :class:`ImportIssue` items, never exceptions.
     """
-    for index, node in enumerate(_top_nodes(load_json(source))):
-        try:
-            yield from _read_node(node, index)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            yield ImportIssue(reason=f"object #{index}: unsupported shape ({exc})")
+    return read_objects(source, _read_node)
 
 
-def _read_node(node: Any, index: int) -> Iterator[ImportItem]:
-    if not isinstance(node, Mapping):
-        yield ImportIssue(reason=f"object #{index}: not a JSON object")
-        return
+def _read_node(node: Mapping[str, Any], index: int) -> Iterator[ImportItem]:
     types = _types(node)
     if types & _CREDENTIAL_TYPES or "credentialSubject" in node:
         subject = next(iter(_as_list(node.get("credentialSubject"))), None)

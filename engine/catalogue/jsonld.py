@@ -1,0 +1,64 @@
+"""JSON(-LD) plumbing shared by the ELM and Open Badges readers.
+
+Both standards arrive as a parsed object, JSON text or a file, hold one or several top-level
+objects (a list, or an ``@graph``), and are read object by object so that one odd object
+becomes an :class:`ImportIssue` instead of stopping the import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.catalogue.records import ImportIssue, ImportItem
+
+JsonSource = str | Path | Mapping[str, Any] | Sequence[Any]
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def types(node: Any) -> set[str]:
+    """The node's ``type`` / ``@type`` values (empty for anything but an object)."""
+    if not isinstance(node, Mapping):
+        return set()
+    return {str(t) for t in as_list(node.get("type") or node.get("@type"))}
+
+
+def load_json(source: JsonSource) -> Any:
+    """A parsed object, JSON text, or a path to a JSON(-LD) file -> the parsed object."""
+    if isinstance(source, Mapping | list | tuple):
+        return source
+    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+        return json.loads(source)
+    with open(source, encoding="utf-8-sig") as fh:
+        return json.load(fh)
+
+
+def top_nodes(obj: Any) -> list[Any]:
+    """The top-level objects: a list's items and an ``@graph``'s members, flattened."""
+    if isinstance(obj, list | tuple):
+        return [n for item in obj for n in top_nodes(item)]
+    if isinstance(obj, Mapping) and "@graph" in obj:
+        return top_nodes(obj["@graph"])
+    return [obj]
+
+
+def read_objects(
+    source: JsonSource, read_node: Callable[[Any, int], Iterator[ImportItem]]
+) -> Iterator[ImportItem]:
+    """``read_node`` over every top-level object; an object of a shape it cannot read
+    becomes an issue naming the object, and the rest still import."""
+    for index, node in enumerate(top_nodes(load_json(source))):
+        if not isinstance(node, Mapping):
+            yield ImportIssue(reason=f"object #{index}: not a JSON object")
+            continue
+        try:
+            yield from read_node(node, index)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            yield ImportIssue(reason=f"object #{index}: unsupported shape ({exc})")
