@@ -34,6 +34,14 @@ class Settings(BaseSettings):
         None, description="Embedding cache folder; default <home>/cache. Safe to share."
     )
     encoder: str = Field("minilm", description="Encoder backend: minilm | e5.")
+    partner_encoder: str | None = Field(
+        None,
+        description=(
+            "Second encoder fused with `encoder` by a trained ensemble artefact "
+            "(models/artifacts/skills-<encoder>+<partner>.npz), e.g. e5. Slower, more accurate; "
+            "`skillpath index build` then builds both encoders' indexes."
+        ),
+    )
     batch_size: int = Field(64, ge=1, description="Encoding batch size.")
     api_keys: list[str] = Field(default_factory=list, description="Keys for write endpoints.")
     read_requires_key: bool = Field(False, description="Also require a key for reads.")
@@ -62,7 +70,12 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
-        return self.home / "index"
+        return self.index_dir_for(self.encoder)
+
+    def index_dir_for(self, encoder: str) -> Path:
+        """FAISS bundles of one encoder: one folder each, so MiniLM and e5 indexes coexist
+        in one home (the ensemble matcher reads both)."""
+        return self.home / "index" / encoder
 
     @property
     def embedding_cache_path(self) -> Path:
