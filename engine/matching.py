@@ -293,6 +293,9 @@ class SkillMatcher:
     artifact: MatcherArtifact | None = None
     occupation_counts: Mapping[str, int] | None = None
     fusion_override: FusionModel | None = None
+    partners: Mapping[str, SkillMatcher] = field(default_factory=dict)
+    """Matchers over other encoders (same skills, same order) whose features an ensemble
+    fusion model reads as ``"<partner>:<feature>"``, e.g. ``"e5:preferred_adapted"``."""
 
     def __post_init__(self) -> None:
         self._by_uri = {s.uri: i for i, s in enumerate(self.skills)}
@@ -410,6 +413,7 @@ class SkillMatcher:
                 out["description_adapted"] = adapted @ self._description_vectors.T
         if "lexical" in needed:
             out["lexical"] = self.lexical.score(list(texts))
+        out.update(self._partner_features(texts, needed))
         shape = (len(vectors), len(self.skills))
         for name, row in (
             ("prior", self._prior),
@@ -418,6 +422,29 @@ class SkillMatcher:
         ):
             if name in needed:
                 out[name] = np.broadcast_to(row, shape)
+        return out
+
+    def _partner_features(self, texts: Sequence[str], needed: set[str]) -> dict[str, np.ndarray]:
+        """Features of the partner matchers, each encoding ``texts`` with its own encoder."""
+        wanted: dict[str, list[str]] = {}
+        for name in needed:
+            if ":" in name:
+                partner, feature = name.split(":", 1)
+                wanted.setdefault(partner, []).append(feature)
+        out: dict[str, np.ndarray] = {}
+        for partner, features in wanted.items():
+            try:
+                matcher = self.partners[partner]
+            except KeyError:
+                raise ValueError(
+                    f"the fusion model reads {partner!r} features but no {partner} matcher "
+                    f"is loaded (partners: {', '.join(self.partners) or 'none'})"
+                ) from None
+            if len(matcher.skills) != len(self.skills):
+                raise ValueError(f"the {partner} matcher indexes a different skill list")
+            vectors = matcher.encode(list(texts))
+            for feature, values in matcher.features(vectors, texts, features).items():
+                out[f"{partner}:{feature}"] = values
         return out
 
     def score_vectors(

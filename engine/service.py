@@ -66,7 +66,7 @@ from engine.taxonomy_index import (
 from esco.loader import load_esco
 from esco.records import IngestSummary, Occupation, Skill
 from esco.store import NotFound, Store
-from models.adapter import load_artifact
+from models.adapter import artifact_path, load_artifact
 from models.encoder import Encoder, load_encoder
 
 
@@ -119,11 +119,27 @@ class Skillpath:
         )
         save_bundle(self.settings.index_dir, occupations, meta)
         self._reset_esco()
-        return {SKILL_BUNDLE: skills.manifest, OCCUPATION_BUNDLE: occupations.manifest}
+        built = {SKILL_BUNDLE: skills.manifest, OCCUPATION_BUNDLE: occupations.manifest}
+        if self.partner is not None:
+            partner = self.partner.build_indexes(progress)
+            built.update({f"{self.partner.encoder.name}:{k}": v for k, v in partner.items()})
+        return built
+
+    @cached_property
+    def partner(self) -> Skillpath | None:
+        """The engine over ``settings.partner_encoder`` (same home, store and cache), if any."""
+        name = self.settings.partner_encoder
+        if not name or name == self.settings.encoder:
+            return None
+        return Skillpath(
+            self.settings.model_copy(update={"encoder": name, "partner_encoder": None})
+        )
 
     def _reset_esco(self) -> None:
         for name in ("skills", "occupations", "skill_matcher", "occupation_matcher"):
             self.__dict__.pop(name, None)
+        if self.partner is not None:
+            self.partner._reset_esco()
 
     def _bundle(self, name: str) -> IndexBundle:
         return load_bundle(
@@ -138,14 +154,55 @@ class Skillpath:
     def occupations(self) -> list[Occupation]:
         return self.store.all_occupations()
 
+    @property
+    def matcher_name(self) -> str:
+        """ "minilm", or "minilm+e5" for an ensemble: the name of its trained artefact."""
+        if self.partner is None:
+            return self.encoder.name
+        return f"{self.encoder.name}+{self.partner.encoder.name}"
+
+    @cached_property
+    def matcher_fingerprint(self) -> str:
+        """Changes whenever the skill matcher's output could: encoders and trained artefact."""
+        parts = [self.encoder.fingerprint]
+        if self.partner is not None:
+            parts.append(self.partner.encoder.fingerprint)
+        path = artifact_path("skills", self.matcher_name)
+        parts.append(hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "-")
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def with_partner(self, partner: str) -> Skillpath:
+        """This engine with the ensemble matcher over ``partner`` as well (same home, store
+        and cache): a slower, more accurate reader of text."""
+        return Skillpath(self.settings.model_copy(update={"partner_encoder": partner}))
+
+    def indexes_ready(self) -> bool:
+        """Whether the ESCO indexes (and the partner's) load as they are, without a build."""
+        try:
+            self._bundle(SKILL_BUNDLE)
+            self._bundle(OCCUPATION_BUNDLE)
+        except (IndexMissing, IndexMismatch):
+            return False
+        return self.partner is None or self.partner.indexes_ready()
+
     @cached_property
     def skill_matcher(self) -> SkillMatcher:
+        partners: dict[str, SkillMatcher] = {}
+        artifact = load_artifact("skills", self.matcher_name)
+        if self.partner is not None:
+            if artifact is None:
+                raise FileNotFoundError(
+                    f"no trained ensemble artefact for {self.matcher_name}: run "
+                    f"`python -m evaluation.train_matcher --partner {self.partner.encoder.name}`"
+                )
+            partners[self.partner.encoder.name] = self.partner.skill_matcher
         return SkillMatcher(
             self.skills,
             self._bundle(SKILL_BUNDLE),
             self.encoder,
-            artifact=load_artifact("skills", self.encoder.name),
+            artifact=artifact,
             occupation_counts=self.store.skill_occupation_counts(),
+            partners=partners,
         )
 
     @cached_property

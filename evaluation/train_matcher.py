@@ -15,6 +15,12 @@ never for training):
 Run: ``python -m evaluation.train_matcher`` (a few minutes on two cores; query vectors go
 through the embedding cache, so a rerun re-encodes nothing). Writes
 ``models/artifacts/skills-<encoder>.npz``.
+
+``--partner e5`` trains an *ensemble* fusion instead: the features above from the main
+encoder plus the adapted features of the partner encoder (read as ``"e5:<feature>"``, its
+own adapter, out of fold as well), written to ``skills-<encoder>+<partner>.npz``. The
+partner's own artefact must exist first (``SKILLPATH_ENCODER=e5 python -m
+evaluation.train_matcher``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,34 +45,83 @@ FEATURES: tuple[str, ...] = (
     "lexical",
     "prior",
 )
+PARTNER_FEATURES: tuple[str, ...] = (
+    "preferred_adapted",
+    "label_adapted",
+    "description_adapted",
+)
 ADAPTER = {"epochs": 10, "lr": 1e-3, "weight_decay": 1e-2, "temperature": 0.05}
 CANDIDATES = 100  # rows per sentence for the fusion model: its top candidates + its gold
 CAPS = (1, 2, 3, 4, 5)
 
 
+@dataclass(frozen=True)
+class Member:
+    """One encoder's part of the training rows: its matcher, vectors and features."""
+
+    prefix: str  # "" for the main encoder, "e5:" for a partner
+    matcher: SkillMatcher
+    vectors: np.ndarray
+    adapted: np.ndarray  # out-of-fold adapted vectors
+    features: tuple[str, ...]
+
+
 def _rows(
-    matcher: SkillMatcher,
-    vectors: np.ndarray,
-    adapted: np.ndarray,
-    texts: Sequence[str],
-    gold: Sequence[Sequence[int]],
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Feature rows (candidates + gold of every sentence), labels, candidate ids per sentence."""
+    members: Sequence[Member], texts: Sequence[str], gold: Sequence[Sequence[int]]
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], tuple[str, ...]]:
+    """Feature rows (candidates + gold of every sentence), labels, candidate ids per sentence
+    and the feature names, in column order."""
+    names = tuple(m.prefix + f for m in members for f in m.features)
     xs, ys, cands = [], [], []
     for start in range(0, len(texts), 256):
         part = slice(start, start + 256)
-        feats = matcher.features(vectors[part], texts[part], FEATURES, adapted[part])
-        base = feats["preferred_adapted"] + feats["label_adapted"] + feats["lexical"]
+        feats: dict[str, np.ndarray] = {}
+        for m in members:
+            got = m.matcher.features(m.vectors[part], texts[part], m.features, m.adapted[part])
+            feats.update({m.prefix + f: v for f, v in got.items()})
+        # Candidates: the top of the adapted dense scores (+ lexical), summed over members.
+        base = sum(
+            feats[m.prefix + f]
+            for m in members
+            for f in ("preferred_adapted", "label_adapted", "lexical")
+            if f in m.features
+        )
         for j in range(base.shape[0]):
             positives = np.asarray(gold[start + j], dtype=np.int64)
             cand = np.union1d(np.argpartition(-base[j], CANDIDATES)[:CANDIDATES], positives)
-            xs.append(np.stack([feats[f][j, cand] for f in FEATURES], axis=1))
+            xs.append(np.stack([feats[f][j, cand] for f in names], axis=1))
             ys.append(np.isin(cand, positives))
             cands.append(cand)
-    return np.concatenate(xs), np.concatenate(ys), cands
+    return np.concatenate(xs), np.concatenate(ys), cands, names
 
 
-def train(service: Skillpath, seed: int = 0, log=print) -> MatcherArtifact:
+def _out_of_fold(
+    vectors: np.ndarray,
+    gold: Sequence[Sequence[int]],
+    targets: np.ndarray,
+    folds: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """Adapted vectors where each half comes from an adapter trained on the other half."""
+    adapted = np.empty_like(vectors)
+    for k in (0, 1):
+        inside = np.flatnonzero(folds != k)
+        fold_adapter = train_adapter(
+            vectors[inside], [gold[i] for i in inside], targets, seed=seed, **ADAPTER
+        )
+        adapted[folds == k] = fold_adapter.apply(vectors[folds == k])
+    return adapted
+
+
+def train(
+    service: Skillpath,
+    seed: int = 0,
+    log=print,
+    features: Sequence[str] = FEATURES,
+    partner: Skillpath | None = None,
+    partner_features: Sequence[str] = PARTNER_FEATURES,
+) -> MatcherArtifact:
+    """Train the artefact of ``service``'s encoder, or of the ensemble with ``partner``."""
     from sklearn.linear_model import LogisticRegression
 
     started = time.perf_counter()
@@ -88,25 +143,31 @@ def train(service: Skillpath, seed: int = 0, log=print) -> MatcherArtifact:
 
     targets = matcher._preferred_vectors
     folds = np.random.default_rng(seed).integers(0, 2, len(texts))
-    adapted = np.empty_like(vectors)
-    for k in (0, 1):
-        inside = np.flatnonzero(folds != k)
-        fold_adapter = train_adapter(
-            vectors[inside], [gold[i] for i in inside], targets, seed=seed, **ADAPTER
-        )
-        adapted[folds == k] = fold_adapter.apply(vectors[folds == k])
-        log(f"fold adapter {k} trained ({time.perf_counter() - started:.0f}s)")
+    adapted = _out_of_fold(vectors, gold, targets, folds, seed)
+    log(f"fold adapters trained ({time.perf_counter() - started:.0f}s)")
     adapter = train_adapter(vectors, gold, targets, seed=seed, **ADAPTER)
     log(f"full adapter trained ({time.perf_counter() - started:.0f}s)")
+    members = [Member("", matcher, vectors, adapted, tuple(features))]
+    name = service.encoder.name
+    if partner is not None:
+        other = partner.skill_matcher
+        if other.adapter is None:
+            raise SystemExit(
+                f"the {partner.encoder.name} artefact is missing: train it first "
+                f"(SKILLPATH_ENCODER={partner.encoder.name} python -m evaluation.train_matcher)"
+            )
+        other_vectors = partner.embedding_cache.encode(partner.encoder, texts, "query")
+        other_adapted = _out_of_fold(other_vectors, gold, other._preferred_vectors, folds, seed)
+        log(f"{partner.encoder.name} fold adapters trained ({time.perf_counter() - started:.0f}s)")
+        prefix = f"{partner.encoder.name}:"
+        members.append(Member(prefix, other, other_vectors, other_adapted, tuple(partner_features)))
+        name = f"{name}+{partner.encoder.name}"
 
-    x, y, cands = _rows(matcher, vectors, adapted, texts, gold)
+    x, y, cands, names = _rows(members, texts, gold)
     model = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
     weights = tuple(float(w) for w in model.coef_[0])
     bias = float(model.intercept_[0])
-    log(
-        "fusion weights: "
-        + ", ".join(f"{f}={w:.2f}" for f, w in zip(FEATURES, weights, strict=True))
-    )
+    log("fusion weights: " + ", ".join(f"{f}={w:.2f}" for f, w in zip(names, weights, strict=True)))
 
     # The set predictor: per sentence the top `cap` candidates, kept if p >= threshold.
     probs = 1.0 / (1.0 + np.exp(-(x @ model.coef_[0] + bias)))
@@ -128,7 +189,7 @@ def train(service: Skillpath, seed: int = 0, log=print) -> MatcherArtifact:
             best = (cap, choice)
     assert best is not None
     cap, choice = best
-    fusion = FusionModel(FEATURES, weights, bias, threshold=choice.threshold, top_k=cap)
+    fusion = FusionModel(names, weights, bias, threshold=choice.threshold, top_k=cap)
     info = {
         "trained_on": "SkillSkape train (WorkRB protocol)",
         "sentences": len(texts),
@@ -137,16 +198,28 @@ def train(service: Skillpath, seed: int = 0, log=print) -> MatcherArtifact:
         "train_f1": round(choice.f1, 4),
         "seed": seed,
     }
-    return MatcherArtifact(service.encoder.name, fusion, adapter, info)
+    return MatcherArtifact(name, fusion, adapter, info)
 
 
 def main() -> None:  # pragma: no cover - script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--features",
+        default=",".join(FEATURES),
+        help="comma-separated features of the main encoder (e.g. drop 'lexical' for e5)",
+    )
+    parser.add_argument("--partner", help="train the ensemble with this second encoder (e5)")
     args = parser.parse_args()
     service = Skillpath()
-    artifact = train(service, args.seed)
-    path = artifact.save(artifact_path("skills", service.encoder.name))
+    partner = None
+    if args.partner:
+        partner = Skillpath(
+            service.settings.model_copy(update={"encoder": args.partner, "partner_encoder": None})
+        )
+    features = tuple(f.strip() for f in args.features.split(",") if f.strip())
+    artifact = train(service, args.seed, features=features, partner=partner)
+    path = artifact.save(artifact_path("skills", artifact.encoder))
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
 
 

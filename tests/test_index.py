@@ -136,7 +136,9 @@ def cli_env(engine, monkeypatch):
 
 
 def test_cli_search_json_and_table(cli_env):
-    result = cli_env.invoke(app, ["skills", "search", "write scripts in Python", "-k", "3", "--json"])
+    result = cli_env.invoke(
+        app, ["skills", "search", "write scripts in Python", "-k", "3", "--json"]
+    )
     assert result.exit_code == 0, result.output
     labels = [hit["label"] for hit in json.loads(result.stdout)]
     assert "Python (computer programming)" in labels
@@ -147,7 +149,9 @@ def test_cli_search_json_and_table(cli_env):
 def test_cli_usage_errors(cli_env):
     result = cli_env.invoke(app, ["skills", "search", "   "])
     assert result.exit_code == 2
-    unknown = cli_env.invoke(app, ["occupations", "show", "http://data.europa.eu/esco/occupation/x"])
+    unknown = cli_env.invoke(
+        app, ["occupations", "show", "http://data.europa.eu/esco/occupation/x"]
+    )
     assert unknown.exit_code == 1 and "unknown ESCO occupation URI" in unknown.output
 
 

@@ -180,31 +180,49 @@ PAIRS = {
 
 
 @pytest.fixture(scope="module")
-def e5_matcher(engine):
-    """An e5 matcher over the pair skills plus 400 others (a full e5 index takes ~10 min)."""
-    from models.encoder import load_encoder
-
-    encoder = load_encoder("e5")
+def pair_skills(engine):
+    """The pair skills plus 400 others: full e5 indexes take ~15 min, a subset seconds."""
     skills = engine.skills
     wanted = {s.preferred_label for s in skills} & set(PAIRS)
     assert wanted == set(PAIRS)
     rng = np.random.default_rng(7)
     picked = [s for s in skills if s.preferred_label in wanted]
     others = [s for s in skills if s.preferred_label not in wanted]
-    picked += [others[i] for i in rng.choice(len(others), 400, replace=False)]
-    texts = [v for s in picked for v in s.label_variants]
-    owners = np.asarray([i for i, s in enumerate(picked) for _ in s.label_variants])
+    return picked + [others[i] for i in rng.choice(len(others), 400, replace=False)]
+
+
+def subset_matcher(engine, skills, encoder_name: str, artifact=None) -> SkillMatcher:
+    """A real matcher of ``encoder_name`` over ``skills`` (vectors via the embedding cache)."""
+    from models.encoder import load_encoder
+
+    encoder = load_encoder(encoder_name)
+    texts = [v for s in skills for v in s.label_variants]
+    owners = np.asarray([i for i, s in enumerate(skills) for _ in s.label_variants])
     cache = engine.embedding_cache
     labels = cache.encode(encoder, texts, "document")
-    descriptions = cache.encode(encoder, [skill_description_text(s) for s in picked], "document")
+    descriptions = cache.encode(encoder, [skill_description_text(s) for s in skills], "document")
     bundle = IndexBundle(
-        "e5-subset",
+        f"{encoder_name}-subset",
         {
             "labels": VectorIndex.from_vectors(labels, owners),
-            "descriptions": VectorIndex.from_vectors(descriptions, np.arange(len(picked))),
+            "descriptions": VectorIndex.from_vectors(descriptions, np.arange(len(skills))),
         },
     )
-    return SkillMatcher(picked, bundle, encoder)
+    return SkillMatcher(
+        skills,
+        bundle,
+        encoder,
+        artifact=artifact,
+        occupation_counts=engine.store.skill_occupation_counts(),
+    )
+
+
+@pytest.fixture(scope="module")
+def e5_matcher(engine, pair_skills):
+    """The e5 matcher as it ships: with its trained artefact, if there is one."""
+    from models.adapter import load_artifact
+
+    return subset_matcher(engine, pair_skills, "e5", load_artifact("skills", "e5"))
 
 
 def test_german_and_french_map_to_the_english_skills(e5_matcher):
@@ -215,3 +233,62 @@ def test_german_and_french_map_to_the_english_skills(e5_matcher):
             top = e5_matcher.rank(other).labels(3)
             assert label in top, (other, top)
             assert top[0] in top_en, (other, top, top_en)
+
+
+# -- ensemble: MiniLM + e5 fused by one trained model -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ensemble(engine, pair_skills, e5_matcher):
+    from models.adapter import load_artifact
+
+    artifact = load_artifact("skills", "minilm+e5")
+    assert artifact is not None, "models/artifacts/skills-minilm+e5.npz is shipped"
+    minilm = subset_matcher(engine, pair_skills, "minilm", artifact)
+    return replace(minilm, partners={"e5": e5_matcher}), artifact
+
+
+def test_ensemble_score_is_the_fusion_of_both_encoders_features(ensemble, e5_matcher):
+    matcher, artifact = ensemble
+    texts = ["programming software in Python", "bake cakes and pastries"]
+    scores = matcher.score_vectors(matcher.encode(texts), texts)
+    fusion = artifact.fusion
+    assert any(f.startswith("e5:") for f in fusion.features)
+    own = [f for f in fusion.features if ":" not in f]
+    theirs = [f.split(":", 1)[1] for f in fusion.features if f.startswith("e5:")]
+    solo = replace(matcher, partners={})
+    values = solo.features(solo.encode(texts), texts, own)
+    e5_values = e5_matcher.features(e5_matcher.encode(texts), texts, theirs)
+    values.update({f"e5:{k}": v for k, v in e5_values.items()})
+    z = fusion.bias + sum(
+        w * values[f] for f, w in zip(fusion.features, fusion.weights, strict=True)
+    )
+    np.testing.assert_allclose(scores, 1 / (1 + np.exp(-z)), rtol=1e-4, atol=1e-5)
+    assert matcher.rank(texts[0]).labels(1) == ["Python (computer programming)"]
+    assert "cook pastry products" in matcher.rank(texts[1]).labels(3)
+
+
+def test_ensemble_without_its_partner_says_what_is_missing(ensemble):
+    matcher, _ = ensemble
+    with pytest.raises(ValueError, match="no e5 matcher is loaded"):
+        replace(matcher, partners={}).rank("manage budgets")
+
+
+def test_ensemble_extracts_with_its_own_threshold(ensemble):
+    matcher, artifact = ensemble
+    text = "Programming software in Python.\nPlan and control the budget.\nDrive a car."
+    found = matcher.extract(text)
+    labels = {s.label for s in found.skills}
+    assert {"Python (computer programming)", "manage budgets", "drive vehicles"} <= labels
+    assert all(s.score >= artifact.fusion.threshold for s in found.skills)
+    everything = matcher.extract(text, min_score=0.0)
+    assert labels < {s.label for s in everything.skills}  # the threshold drops the noise
+
+
+def test_partner_engine_needs_its_own_index(engine):
+    partner = engine.with_partner("e5")
+    assert partner.matcher_name == "minilm+e5"
+    assert partner.settings.index_dir_for("e5") == engine.settings.home / "index" / "e5"
+    assert engine.indexes_ready()
+    assert not partner.indexes_ready()  # the session built MiniLM indexes only
+    assert partner.matcher_fingerprint != engine.matcher_fingerprint
