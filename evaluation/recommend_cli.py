@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evaluation.recommend_eval import LENSES, EvalConfig, run_recommend_eval
+from evaluation.recommend_eval import DEFAULT_LENSES, LENSES, EvalConfig, run_recommend_eval
 from evaluation.report import MAIN_COLUMNS, fmt, ordered_methods, results_dir, write_report
 from evaluation.simulate import SAMPLE_PATH, load_sample, quick_subset
 
@@ -35,7 +35,12 @@ LearnersOpt = Annotated[
     int | None, typer.Option("--learners", "-n", min=3, help="Use the first N learners.")
 ]
 LensOpt = Annotated[
-    list[str] | None, typer.Option("--lens", help="tag and/or text (default: both).")
+    list[str] | None,
+    typer.Option(
+        "--lens",
+        help="tag, text and/or model (default: tag and text; the model lens builds the e5 "
+        "index on first use, ~30 min on two cores).",
+    ),
 ]
 SampleOpt = Annotated[Path, typer.Option(help="Saved learner sample.")]
 
@@ -48,17 +53,17 @@ def _learners(sample: Path, quick: bool, n: int | None) -> list[Any]:
 
 
 def _lenses(lens: list[str] | None) -> tuple[str, ...]:
-    chosen = tuple(lens or LENSES)
+    chosen = tuple(dict.fromkeys(lens or DEFAULT_LENSES))
     bad = [x for x in chosen if x not in LENSES]
     if bad:
-        raise typer.BadParameter(f"unknown lens {bad[0]!r}; use {' or '.join(LENSES)}")
+        raise typer.BadParameter(f"unknown lens {bad[0]!r}; use {', '.join(LENSES)}")
     return chosen
 
 
 def evaluate_recommendations(
     service: Any,
     learners: list[Any],
-    lenses: tuple[str, ...] = LENSES,
+    lenses: tuple[str, ...] = DEFAULT_LENSES,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
 ) -> dict[str, Any]:
     """Library entry point (tests call it): the recommendation part of the report."""
@@ -163,7 +168,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Recommendation quality on simulated learners: skillpath vs baselines, two lenses."""
+        """Recommendation quality on simulated learners: skillpath vs baselines, three lenses."""
         from engine.cli import errors, print_json, progress_bars, service
 
         with errors():
@@ -191,6 +196,7 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option("--results", help="Folder for results/<timestamp>/.")
         ] = Path("results"),
         plots: Annotated[bool, typer.Option(help="Draw the matplotlib plots.")] = True,
+        lens: LensOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Every evaluation (recommendation, skills, titles) into results/<timestamp>/."""
@@ -202,7 +208,7 @@ def register(app: typer.Typer) -> None:
             sp = service()
             chosen = _learners(sample, quick, learners)
             with progress_bars() as progress:
-                results["recommend"] = evaluate_recommendations(sp, chosen, LENSES, progress)
+                results["recommend"] = evaluate_recommendations(sp, chosen, _lenses(lens), progress)
             for key, fn in (("skills", skills_section), ("titles", titles_section)):
                 t0 = time.perf_counter()
                 err.print(f"running the {key} evaluation…")
@@ -214,7 +220,10 @@ def register(app: typer.Typer) -> None:
                     results.setdefault("section_seconds", {})[key] = time.perf_counter() - t0
             results["seconds"] = time.perf_counter() - started
             out = results_dir(results_root)
-            command = "skillpath evaluate all" + (" --quick" if quick else "")
+            command = " ".join(
+                ["skillpath evaluate all", *(["--quick"] if quick else [])]
+                + [f"--lens {x}" for x in (lens or [])]
+            )
             files = write_report(results, out, command, plots=plots)
         if as_json:
             print_json(results)

@@ -217,6 +217,17 @@ LENS_CAVEATS = {
         "It shares its input text with skillpath, so it measures agreement between two "
         "readings of the same text, not whether the course really teaches the skill."
     ),
+    "model": (
+        "Reference = ESCO skills extracted from title, outcomes and description (one "
+        "statement per line) by the MiniLM + e5 ensemble matcher, a stronger configuration "
+        "than skillpath's MiniLM matcher: better RP@5, RP@10 and MRR on all three "
+        "skill-extraction development splits and higher extraction precision (F1 mixed; see "
+        "docs/benchmarks.md). It reads paraphrase, unlike the text lens, and the description, "
+        "unlike skillpath's links. It is not independent: it shares skillpath's MiniLM "
+        "features and its SkillSkape training data, so errors the two make alike go unseen "
+        "and agreement is favoured; and a matcher's reading of a course is still not proof "
+        "that the course teaches the skill."
+    ),
 }
 
 

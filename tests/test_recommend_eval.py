@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -301,3 +302,31 @@ def test_skillpath_never_sees_tags_under_the_tag_lens(catalogue):
         src in SYSTEM_SOURCES for e in runner.snapshot.entries.values() for *_, src in e.links
     )
     assert any(src == "tag" for e in data.snapshot.entries.values() for *_, src in e.links)
+
+
+def test_model_lens_reads_each_credential_once_and_reuses_its_cache(catalogue):
+    from evaluation.recommend_eval import load_catalogue, model_lens
+
+    data = load_catalogue(catalogue)
+    ids = sorted(data.statements)[:30]
+    data = replace(data, statements={c: data.statements[c] for c in ids})
+    read: list[int] = []
+
+    def extract(texts):
+        read.append(len(texts))
+        return catalogue.extract_skills_batch(texts)
+
+    lens = model_lens(data, extract, "minilm", chunk=16)
+    assert read == [16, 14]
+    assert lens.name == "model" and lens.reference
+    direct = catalogue.extract_skills_batch([data.statements[c] for c in ids])
+    for cid, extraction in zip(ids, direct, strict=True):
+        assert lens.reference.get(cid, frozenset()) == frozenset(extraction.uris)
+    cached = {c: sorted(lens.reference.get(c, ())) for c in ids}
+
+    def must_not_read(texts):
+        raise AssertionError(f"{len(texts)} cached credentials read again")
+
+    again = model_lens(data, must_not_read, "minilm", cached=cached)
+    assert again.reference == lens.reference
+    assert "30 read from the lens cache" in again.notes[0]
