@@ -43,6 +43,14 @@ LensOpt = Annotated[
     ),
 ]
 SampleOpt = Annotated[Path, typer.Option(help="Saved learner sample.")]
+ModelSampleOpt = Annotated[
+    int,
+    typer.Option(
+        "--model-sample",
+        min=0,
+        help="Credentials the model lens reads (fixed-seed sample; 0 = all, ~50 min).",
+    ),
+]
 
 
 def _learners(sample: Path, quick: bool, n: int | None) -> list[Any]:
@@ -65,9 +73,11 @@ def evaluate_recommendations(
     learners: list[Any],
     lenses: tuple[str, ...] = DEFAULT_LENSES,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    model_sample: int | None = EvalConfig.model_sample,
 ) -> dict[str, Any]:
     """Library entry point (tests call it): the recommendation part of the report."""
-    return run_recommend_eval(service, learners, EvalConfig(lenses=lenses), progress)
+    config = EvalConfig(lenses=lenses, model_sample=model_sample or None)
+    return run_recommend_eval(service, learners, config, progress)
 
 
 RANK_COLUMNS = ("nDCG@10", "MAP", "recall@10", "MRR")
@@ -162,6 +172,7 @@ def register(app: typer.Typer) -> None:
         quick: QuickOpt = False,
         learners: LearnersOpt = None,
         lens: LensOpt = None,
+        model_sample: ModelSampleOpt = EvalConfig.model_sample or 0,
         sample: SampleOpt = SAMPLE_PATH,
         out: Annotated[
             Path | None, typer.Option(help="Also write report.md + results.json here.")
@@ -174,7 +185,9 @@ def register(app: typer.Typer) -> None:
         with errors():
             chosen = _learners(sample, quick, learners)
             with progress_bars() as progress:
-                result = evaluate_recommendations(service(), chosen, _lenses(lens), progress)
+                result = evaluate_recommendations(
+                    service(), chosen, _lenses(lens), progress, model_sample
+                )
         if out:
             out.mkdir(parents=True, exist_ok=True)
             write_report(
@@ -197,6 +210,7 @@ def register(app: typer.Typer) -> None:
         ] = Path("results"),
         plots: Annotated[bool, typer.Option(help="Draw the matplotlib plots.")] = True,
         lens: LensOpt = None,
+        model_sample: ModelSampleOpt = EvalConfig.model_sample or 0,
         as_json: JsonOpt = False,
     ) -> None:
         """Every evaluation (recommendation, skills, titles) into results/<timestamp>/."""
@@ -208,7 +222,9 @@ def register(app: typer.Typer) -> None:
             sp = service()
             chosen = _learners(sample, quick, learners)
             with progress_bars() as progress:
-                results["recommend"] = evaluate_recommendations(sp, chosen, _lenses(lens), progress)
+                results["recommend"] = evaluate_recommendations(
+                    sp, chosen, _lenses(lens), progress, model_sample
+                )
             for key, fn in (("skills", skills_section), ("titles", titles_section)):
                 t0 = time.perf_counter()
                 err.print(f"running the {key} evaluation…")
@@ -223,6 +239,7 @@ def register(app: typer.Typer) -> None:
             command = " ".join(
                 ["skillpath evaluate all", *(["--quick"] if quick else [])]
                 + [f"--lens {x}" for x in (lens or [])]
+                + ([f"--model-sample {model_sample}"] if "model" in (lens or []) else [])
             )
             files = write_report(results, out, command, plots=plots)
         if as_json:

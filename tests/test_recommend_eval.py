@@ -330,3 +330,16 @@ def test_model_lens_reads_each_credential_once_and_reuses_its_cache(catalogue):
     again = model_lens(data, must_not_read, "minilm", cached=cached)
     assert again.reference == lens.reference
     assert "30 read from the lens cache" in again.notes[0]
+
+
+def test_model_lens_sample_is_fixed_and_a_subset(catalogue):
+    from evaluation.recommend_eval import load_catalogue, sample_statements
+
+    data = load_catalogue(catalogue)
+    first = sample_statements(data, 25, seed=3)
+    assert len(first.statements) == 25
+    assert set(first.statements) <= set(data.statements)
+    assert first.statements == sample_statements(data, 25, seed=3).statements
+    assert set(first.statements) != set(sample_statements(data, 25, seed=4).statements)
+    assert sample_statements(data, None).statements == data.statements
+    assert first.texts == data.texts  # the baselines still see the whole catalogue
