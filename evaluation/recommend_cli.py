@@ -182,12 +182,11 @@ def register(app: typer.Typer) -> None:
         """Recommendation quality on simulated learners: skillpath vs baselines, three lenses."""
         from engine.cli import errors, print_json, progress_bars, service
 
+        lenses = _lenses(lens)  # a usage error before any work
         with errors():
             chosen = _learners(sample, quick, learners)
             with progress_bars() as progress:
-                result = evaluate_recommendations(
-                    service(), chosen, _lenses(lens), progress, model_sample
-                )
+                result = evaluate_recommendations(service(), chosen, lenses, progress, model_sample)
         if out:
             out.mkdir(parents=True, exist_ok=True)
             write_report(
@@ -218,12 +217,13 @@ def register(app: typer.Typer) -> None:
 
         started = time.perf_counter()
         results: dict[str, Any] = {"generated": _now(), "quick": quick, "todo": []}
+        lenses = _lenses(lens)  # a usage error before any work
         with errors():
             sp = service()
             chosen = _learners(sample, quick, learners)
             with progress_bars() as progress:
                 results["recommend"] = evaluate_recommendations(
-                    sp, chosen, _lenses(lens), progress, model_sample
+                    sp, chosen, lenses, progress, model_sample
                 )
             for key, fn in (("skills", skills_section), ("titles", titles_section)):
                 t0 = time.perf_counter()

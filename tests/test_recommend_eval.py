@@ -343,3 +343,22 @@ def test_model_lens_sample_is_fixed_and_a_subset(catalogue):
     assert set(first.statements) != set(sample_statements(data, 25, seed=4).statements)
     assert sample_statements(data, None).statements == data.statements
     assert first.texts == data.texts  # the baselines still see the whole catalogue
+
+
+@pytest.mark.parametrize("command", ["recommend", "all"])
+def test_unknown_lens_is_a_usage_error_before_any_work(command, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    import engine.cli
+    from evaluation.recommend_cli import register
+
+    def no_service():
+        raise AssertionError("the engine was loaded before the options were checked")
+
+    monkeypatch.setattr(engine.cli, "service", no_service)
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, [command, "--lens", "tag", "--lens", "bogus"])
+    assert result.exit_code == 2
+    assert "unknown lens 'bogus'" in result.output
