@@ -180,21 +180,31 @@ def read_manifest(index_dir: Path, name: str) -> dict[str, Any] | None:
     return _read_manifest(index_dir, name)
 
 
-def load_bundle(
-    index_dir: Path, name: str, expect: dict[str, Any], verify_checksums: bool = True
-) -> IndexBundle:
-    """Load the bundle ``name``, refusing it unless every ``expect`` key matches the manifest."""
+_REBUILD = "run `skillpath index build` to rebuild it"
+
+
+def check_manifest(index_dir: Path, name: str, expect: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of bundle ``name`` if every ``expect`` key matches it (no file is read
+    beyond the manifest); raises :class:`IndexMissing` / :class:`IndexMismatch` otherwise."""
     manifest = _read_manifest(index_dir, name)
-    rebuild = "run `skillpath index build` to rebuild it"
     if manifest is None:
-        raise IndexMissing(f"no {name} index in {index_dir}: {rebuild}")
+        raise IndexMissing(f"no {name} index in {index_dir}: {_REBUILD}")
     for key, wanted in expect.items():
         have = manifest.get(key)
         if have != wanted:
             raise IndexMismatch(
                 f"the {name} index in {index_dir} was built with {key}={have!r}, "
-                f"but the current setting is {wanted!r}: {rebuild}"
+                f"but the current setting is {wanted!r}: {_REBUILD}"
             )
+    return manifest
+
+
+def load_bundle(
+    index_dir: Path, name: str, expect: dict[str, Any], verify_checksums: bool = True
+) -> IndexBundle:
+    """Load the bundle ``name``, refusing it unless every ``expect`` key matches the manifest."""
+    manifest = check_manifest(index_dir, name, expect)
+    rebuild = _REBUILD
     folder = index_dir / manifest["folder"]
     indexes: dict[str, VectorIndex] = {}
     for key in manifest["counts"]:

@@ -30,6 +30,7 @@ from engine.index import (
     IndexBundle,
     IndexMismatch,
     IndexMissing,
+    check_manifest,
     load_bundle,
     read_manifest,
     save_bundle,
@@ -131,8 +132,12 @@ class Skillpath:
         name = self.settings.partner_encoder
         if not name or name == self.settings.encoder:
             return None
+        return self.with_encoder(name)
+
+    def with_encoder(self, encoder: str) -> Skillpath:
+        """This engine with one other encoder and no partner (same home, store and cache)."""
         return Skillpath(
-            self.settings.model_copy(update={"encoder": name, "partner_encoder": None})
+            self.settings.model_copy(update={"encoder": encoder, "partner_encoder": None})
         )
 
     def _reset_esco(self) -> None:
@@ -177,10 +182,12 @@ class Skillpath:
         return Skillpath(self.settings.model_copy(update={"partner_encoder": partner}))
 
     def indexes_ready(self) -> bool:
-        """Whether the ESCO indexes (and the partner's) load as they are, without a build."""
+        """Whether the ESCO indexes (and the partner's) were built for this encoder and ESCO
+        release: a manifest check, so it costs no index load."""
+        expect = esco_expectation(self.store, self.encoder)
         try:
-            self._bundle(SKILL_BUNDLE)
-            self._bundle(OCCUPATION_BUNDLE)
+            for name in (SKILL_BUNDLE, OCCUPATION_BUNDLE):
+                check_manifest(self.settings.index_dir, name, expect)
         except (IndexMissing, IndexMismatch):
             return False
         return self.partner is None or self.partner.indexes_ready()

@@ -28,14 +28,19 @@ import numpy as np
 
 from engine.service import Skillpath
 from evaluation.benchmarks import (
-    SKILLSKAPE_TRAIN,
-    default_shared_dir,
     default_skill_splits,
     gold_uris,
     load_skill_benchmark,
 )
 from evaluation.metrics import evaluate_rankings
-from evaluation.train_matcher import ADAPTER, FEATURES, Member, _out_of_fold, _rows
+from evaluation.train_matcher import (
+    ADAPTER,
+    FEATURES,
+    Member,
+    _out_of_fold,
+    _rows,
+    training_set,
+)
 from models.adapter import train_adapter
 
 RERANK_DEPTH = 100
@@ -71,19 +76,6 @@ def _print(rows: dict[str, dict[str, dict[str, float]]]) -> None:
         print(f"| {method} | " + " | ".join(cells) + " |")
 
 
-def _train_set(service: Skillpath):
-    shared = service.settings.shared_dir
-    path = shared / SKILLSKAPE_TRAIN
-    if not path.exists():
-        path = default_shared_dir() / SKILLSKAPE_TRAIN
-    position = {s.preferred_label: i for i, s in enumerate(service.skills)}
-    bench = load_skill_benchmark(path, list(position), "skillskape_train")
-    texts = [q.text for q in bench.queries]
-    gold = [[position[g] for g in q.gold] for q in bench.queries]
-    vectors = service.embedding_cache.encode(service.encoder, texts, "query")
-    return texts, gold, vectors
-
-
 def rerank(service: Skillpath, seed: int = 0) -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -91,7 +83,7 @@ def rerank(service: Skillpath, seed: int = 0) -> None:
     started = time.perf_counter()
     shipped = service.skill_matcher
     plain = replace(shipped, config=replace(shipped.config, use_artifact=False))
-    texts, gold, vectors = _train_set(service)
+    texts, gold, vectors = training_set(service)
     folds = np.random.default_rng(seed).integers(0, 2, len(texts))
     adapted = _out_of_fold(vectors, gold, plain._preferred_vectors, folds, seed)
     x, y, _, names = _rows([Member("", plain, vectors, adapted, FEATURES)], texts, gold)
@@ -132,7 +124,7 @@ def desc_pairs(service: Skillpath, seed: int = 0) -> None:
     started = time.perf_counter()
     matcher = service.skill_matcher
     targets = matcher._preferred_vectors
-    texts, gold, vectors = _train_set(service)
+    texts, gold, vectors = training_set(service)
     skills = service.skills
     with_desc = [i for i, s in enumerate(skills) if s.description]
     desc_texts = [skill_description_text(skills[i]) for i in with_desc]
@@ -167,7 +159,7 @@ def titles(service: Skillpath, seed: int = 0) -> None:
     from evaluation.metrics import evaluate_title_rankings
 
     started = time.perf_counter()
-    e5 = Skillpath(service.settings.model_copy(update={"encoder": "e5", "partner_encoder": None}))
+    e5 = service.with_encoder("e5")
     path = default_title_split(service.settings.shared_dir)
     bench = load_title_benchmark(path, [o.uri for o in service.occupations])
     queries = list(bench.queries)

@@ -48,7 +48,7 @@ ModelSampleOpt = Annotated[
     typer.Option(
         "--model-sample",
         min=0,
-        help="Credentials the model lens reads (fixed-seed sample; 0 = all, ~50 min).",
+        help="Credentials the model lens reads (fixed-seed sample; 0 = all, up to an hour).",
     ),
 ]
 

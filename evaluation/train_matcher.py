@@ -113,6 +113,18 @@ def _out_of_fold(
     return adapted
 
 
+def training_set(service: Skillpath) -> tuple[list[str], list[list[int]], np.ndarray]:
+    """SkillSkape train: sentences, gold skill positions, query vectors (via the cache)."""
+    path = service.settings.shared_dir / SKILLSKAPE_TRAIN
+    if not path.exists():
+        path = default_shared_dir() / SKILLSKAPE_TRAIN
+    position = {s.preferred_label: i for i, s in enumerate(service.skills)}
+    bench = load_skill_benchmark(path, list(position), "skillskape_train")
+    texts = [q.text for q in bench.queries]
+    gold = [[position[g] for g in q.gold] for q in bench.queries]
+    return texts, gold, service.embedding_cache.encode(service.encoder, texts, "query")
+
+
 def train(
     service: Skillpath,
     seed: int = 0,
@@ -127,18 +139,7 @@ def train(
     started = time.perf_counter()
     base = service.skill_matcher
     matcher = replace(base, config=replace(base.config, use_artifact=False))
-    skills = service.skills
-    position = {s.preferred_label: i for i, s in enumerate(skills)}
-    bench = load_skill_benchmark(
-        service.settings.shared_dir / SKILLSKAPE_TRAIN
-        if (service.settings.shared_dir / SKILLSKAPE_TRAIN).exists()
-        else default_shared_dir() / SKILLSKAPE_TRAIN,
-        list(position),
-        "skillskape_train",
-    )
-    texts = [q.text for q in bench.queries]
-    gold = [[position[g] for g in q.gold] for q in bench.queries]
-    vectors = service.embedding_cache.encode(service.encoder, texts, "query")
+    texts, gold, vectors = training_set(service)
     log(f"{len(texts)} training sentences, {sum(map(len, gold))} pairs")
 
     targets = matcher._preferred_vectors
@@ -212,11 +213,7 @@ def main() -> None:  # pragma: no cover - script
     parser.add_argument("--partner", help="train the ensemble with this second encoder (e5)")
     args = parser.parse_args()
     service = Skillpath()
-    partner = None
-    if args.partner:
-        partner = Skillpath(
-            service.settings.model_copy(update={"encoder": args.partner, "partner_encoder": None})
-        )
+    partner = service.with_encoder(args.partner) if args.partner else None
     features = tuple(f.strip() for f in args.features.split(",") if f.strip())
     artifact = train(service, args.seed, features=features, partner=partner)
     path = artifact.save(artifact_path("skills", artifact.encoder))

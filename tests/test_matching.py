@@ -8,9 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.index import IndexBundle, VectorIndex
 from engine.matching import InvalidQuery, SkillMatcher, matched_span
-from engine.taxonomy_index import skill_description_text
+from engine.taxonomy_index import build_skill_bundle
 from evaluation.benchmarks import default_skill_splits, gold_uris, load_skill_benchmark
 from evaluation.metrics import evaluate_rankings
 
@@ -192,25 +191,14 @@ def pair_skills(engine):
 
 
 def subset_matcher(engine, skills, encoder_name: str, artifact=None) -> SkillMatcher:
-    """A real matcher of ``encoder_name`` over ``skills`` (vectors via the embedding cache)."""
+    """A real matcher of ``encoder_name`` over ``skills``, its index built the way
+    ``skillpath index build`` builds it (vectors via the embedding cache)."""
     from models.encoder import load_encoder
 
     encoder = load_encoder(encoder_name)
-    texts = [v for s in skills for v in s.label_variants]
-    owners = np.asarray([i for i, s in enumerate(skills) for _ in s.label_variants])
-    cache = engine.embedding_cache
-    labels = cache.encode(encoder, texts, "document")
-    descriptions = cache.encode(encoder, [skill_description_text(s) for s in skills], "document")
-    bundle = IndexBundle(
-        f"{encoder_name}-subset",
-        {
-            "labels": VectorIndex.from_vectors(labels, owners),
-            "descriptions": VectorIndex.from_vectors(descriptions, np.arange(len(skills))),
-        },
-    )
     return SkillMatcher(
         skills,
-        bundle,
+        build_skill_bundle(skills, encoder, engine.embedding_cache),
         encoder,
         artifact=artifact,
         occupation_counts=engine.store.skill_occupation_counts(),
