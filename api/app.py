@@ -23,14 +23,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
-from api.errors import PROBLEM_JSON
-from api.limits import BodyLimitMiddleware
-from api.logging import LOGGER, RequestLogMiddleware, configure_logging
-from api.models import Health, Readiness
-from api.routes import build_router
-from engine.config import Settings
-from engine.service import Skillpath
+from skillpath.api import errors
+from skillpath.api.errors import PROBLEM_JSON
+from skillpath.api.limits import BodyLimitMiddleware
+from skillpath.api.logging import LOGGER, RequestLogMiddleware, configure_logging
+from skillpath.api.models import Health, Readiness
+from skillpath.api.routes import build_router
+from skillpath.engine.config import Settings
+from skillpath.engine.service import Skillpath
 
 STATIC = Path(__file__).parent / "static"
 ESCO_CREDIT = "This service uses the ESCO classification of the European Commission."

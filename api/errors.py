@@ -18,10 +18,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.catalogue.csv_import import MappingError
-from engine.index import IndexMismatch, IndexMissing
-from engine.matching import InvalidQuery
-from esco.store import NotFound
+from skillpath.engine.catalogue.csv_import import MappingError
+from skillpath.engine.index import IndexMismatch, IndexMissing
+from skillpath.engine.matching import InvalidQuery
+from skillpath.esco.store import NotFound
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://skillpath.eu/problems/"  # identifiers, documented in docs/api.md

@@ -12,7 +12,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_JSON, TYPE_BASE
+from skillpath.api.errors import PROBLEM_JSON, TYPE_BASE
 
 IMPORT_PATH = "/v1/credentials/import"
 

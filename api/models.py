@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.errors import Problem
-from engine.catalogue.records import ImportIssue, MicroCredential, SkillLink
-from engine.recommendation import LearnerProfile, RecommendationResponse
+from skillpath.api.errors import Problem
+from skillpath.engine.catalogue.records import ImportIssue, MicroCredential, SkillLink
+from skillpath.engine.recommendation import LearnerProfile, RecommendationResponse
 
 
 class GapRequest(BaseModel):

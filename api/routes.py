@@ -8,7 +8,7 @@ never half of it.
 
 Limits come from :class:`Settings` at app creation: the ones FastAPI can express are in the
 parameter declarations; the rest (text length, ``k`` inside a body) are checked here and
-written into the OpenAPI schema by ``api.app._openapi``.
+written into the OpenAPI schema by ``skillpath.api.app._openapi``.
 """
 
 import tempfile
@@ -20,7 +20,7 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.errors import (
+from skillpath.api.errors import (
     TYPE_BASE,
     ApiError,
     FieldError,
@@ -30,7 +30,7 @@ from api.errors import (
     problem_responses,
     title_of,
 )
-from api.models import (
+from skillpath.api.models import (
     BatchItem,
     BatchResponse,
     CredentialDetail,
@@ -39,21 +39,21 @@ from api.models import (
     ExtractRequest,
     GapRequest,
 )
-from api.security import ReadKey, WriteKey
-from engine.catalogue.csv_import import MappingError
-from engine.catalogue.importer import ImportSummary
-from engine.catalogue.records import MicroCredential
-from engine.config import Settings
-from engine.matching import Extraction, InvalidQuery, OccupationHit, SkillHit
-from engine.recommendation import (
+from skillpath.api.security import ReadKey, WriteKey
+from skillpath.engine.catalogue.csv_import import MappingError
+from skillpath.engine.catalogue.importer import ImportSummary
+from skillpath.engine.catalogue.records import MicroCredential
+from skillpath.engine.config import Settings
+from skillpath.engine.matching import Extraction, InvalidQuery, OccupationHit, SkillHit
+from skillpath.engine.recommendation import (
     GapResponse,
     LearnerProfile,
     RecommendationRequest,
     RecommendationResponse,
 )
-from engine.service import OccupationDetail, Skillpath
-from esco.records import Skill
-from esco.store import NotFound
+from skillpath.engine.service import OccupationDetail, Skillpath
+from skillpath.esco.records import Skill
+from skillpath.esco.store import NotFound
 
 Loc = list[str | int]
 

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import ApiError
+from skillpath.api.errors import ApiError
 
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key from SKILLPATH_API_KEYS."

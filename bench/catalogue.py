@@ -17,11 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.catalogue.csv_import import load_mapping, read_csv_catalogue
-from engine.catalogue.importer import mapping_statements
-from engine.catalogue.records import MicroCredential
-from engine.config import Settings
-from engine.service import Skillpath
+from skillpath.engine.catalogue.csv_import import load_mapping, read_csv_catalogue
+from skillpath.engine.catalogue.importer import mapping_statements
+from skillpath.engine.catalogue.records import MicroCredential
+from skillpath.engine.config import Settings
+from skillpath.engine.service import Skillpath
 
 FILES = {
     "coursera-courses.csv": "coursera",

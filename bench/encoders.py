@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.service import Skillpath  # noqa: E402
-from engine.taxonomy_index import skill_description_text  # noqa: E402
-from models.encoder import ENCODERS, load_encoder  # noqa: E402
+from skillpath.engine.service import Skillpath  # noqa: E402
+from skillpath.engine.taxonomy_index import skill_description_text  # noqa: E402
+from skillpath.models.encoder import ENCODERS, load_encoder  # noqa: E402
 
 
 def main() -> None:

@@ -17,17 +17,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.embeddings import EmbeddingCache
-from engine.index import save_bundle
-from engine.taxonomy_index import (
+from skillpath.engine.embeddings import EmbeddingCache
+from skillpath.engine.index import save_bundle
+from skillpath.engine.taxonomy_index import (
     build_occupation_bundle,
     build_skill_bundle,
     label_table,
     skill_description_text,
 )
-from esco.loader import load_esco
-from esco.store import Store
-from models.encoder import load_encoder
+from skillpath.esco.loader import load_esco
+from skillpath.esco.store import Store
+from skillpath.models.encoder import load_encoder
 
 
 def folder_bytes(path: Path) -> int:

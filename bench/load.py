@@ -121,7 +121,7 @@ def free_port() -> int:
 def start_server(port: int, workers: int) -> subprocess.Popen:
     """uvicorn on the app factory, loopback only, like ``skillpath serve``."""
     command = [
-        sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", "skillpath.api.app:create_app", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.service import Skillpath  # noqa: E402
-from evaluation.benchmarks import default_skill_splits, load_skill_benchmark  # noqa: E402
+from skillpath.engine.service import Skillpath  # noqa: E402
+from skillpath.evaluation.benchmarks import default_skill_splits, load_skill_benchmark  # noqa: E402
 
 
 def peak_rss_mb() -> float:

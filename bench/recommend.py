@@ -19,9 +19,9 @@ import resource
 import statistics
 import time
 
-from engine.ranking import Constraints
-from engine.recommendation import CatalogueSnapshot, LearnerProfile, recommend_from_gap
-from engine.service import Skillpath
+from skillpath.engine.ranking import Constraints
+from skillpath.engine.recommendation import CatalogueSnapshot, LearnerProfile, recommend_from_gap
+from skillpath.engine.service import Skillpath
 
 TITLES = [
     "data analyst",
@@ -88,7 +88,7 @@ def main() -> None:
         )
         del snapshot
     # Including encoding: free-text target + CV text through the real service.
-    from engine.recommendation import RecommendationRequest
+    from skillpath.engine.recommendation import RecommendationRequest
 
     full = []
     for i in range(min(args.requests, 20)):

@@ -1,4 +1,4 @@
-"""The ``skillpath`` command: a thin layer over :class:`engine.service.Skillpath`.
+"""The ``skillpath`` command: a thin layer over :class:`skillpath.engine.service.Skillpath`.
 
 Every read command prints a rich table by default and JSON with ``--json``; errors print one
 clear line on stderr and exit non-zero instead of a traceback.
@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from engine.service import Skillpath
+from skillpath.engine.service import Skillpath
 
 app = typer.Typer(
     help="Recommend micro-credentials that close an ESCO skill gap.",
@@ -457,7 +457,7 @@ OccOpt = Annotated[
 
 
 def _profile(skills, cv, occupations, text=None):
-    from engine.recommendation import LearnerProfile
+    from skillpath.engine.recommendation import LearnerProfile
 
     cv_text = None
     if cv is not None:
@@ -556,8 +556,8 @@ def recommend_command(
     """Micro-credentials that close the gap, a pathway within the budget, and why."""
     from pydantic import ValidationError
 
-    from engine.ranking import Constraints
-    from engine.recommendation import RecommendationRequest
+    from skillpath.engine.ranking import Constraints
+    from skillpath.engine.recommendation import RecommendationRequest
 
     profile = _profile(skills, cv, occupation, text)
     try:
@@ -613,13 +613,13 @@ def serve(
         int, typer.Option(min=1, max=64, help="Processes; each loads its own indexes.")
     ] = 1,
 ) -> None:
-    """Run the HTTP API and web page (uvicorn on the ``api.app:create_app`` factory)."""
+    """Run the HTTP API and web page (uvicorn on the ``skillpath.api.app:create_app`` factory)."""
     import uvicorn
 
     # access_log off: uvicorn's line has the raw path and query (which may name a person);
     # the API logs its own JSON line with the route template instead.
     uvicorn.run(
-        "api.app:create_app",
+        "skillpath.api.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -631,8 +631,8 @@ def serve(
 
 def _mount_evaluate() -> None:
     """``skillpath evaluate skills|titles|recommend|all`` (the evaluation layer's commands)."""
-    from evaluation.cli import evaluate_app
-    from evaluation.recommend_cli import register
+    from skillpath.evaluation.cli import evaluate_app
+    from skillpath.evaluation.recommend_cli import register
 
     register(evaluate_app)
     app.add_typer(evaluate_app, name="evaluate")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.encoder import Encoder
+from skillpath.models.encoder import Encoder
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 """Given a description and a total, returns a callback that advances a progress bar."""

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.gap import Gap, Relation
-from engine.pathway import Pathway
-from engine.ranking import Candidate, CoveredSkill, RankedCredential, Ranking, ScoreParts
+from skillpath.engine.gap import Gap, Relation
+from skillpath.engine.pathway import Pathway
+from skillpath.engine.ranking import Candidate, CoveredSkill, RankedCredential, Ranking, ScoreParts
 
 __all__ = [
     "Explanation",

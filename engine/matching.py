@@ -8,10 +8,11 @@ How a statement scores a skill (the choices are measured in ``docs/benchmarks.md
 * **dense label**: cosine to the skill's best label variant (preferred or alternative label):
   labels are precise, and the best variant is the one phrased like the statement;
 * **dense description**: cosine to "label: description", which carries context;
-* **lexical**: TF-IDF cosine to the best label variant (:mod:`models.lexical`), which keeps
-  exact rare terms ("Kubernetes", "IFRS") that sentence vectors blur;
+* **lexical**: TF-IDF cosine to the best label variant
+  (:mod:`skillpath.models.lexical`), which keeps exact rare terms ("Kubernetes", "IFRS")
+  that sentence vectors blur;
 * **adapted**: the same dense cosines after a linear query adapter learned from (sentence,
-  skill) pairs (:mod:`models.adapter`), when one is shipped for the encoder;
+  skill) pairs (:mod:`skillpath.models.adapter`), when one is shipped for the encoder;
 * **prior**: how many ESCO occupations need the skill (log-scaled): a widely needed skill is
   a likelier reading of an ambiguous statement than an occupation-specific one.
 
@@ -31,12 +32,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.index import IndexBundle
-from engine.statements import Statement, split_statements
-from esco.records import Occupation, Skill
-from models.adapter import FusionModel, LinearAdapter, MatcherArtifact
-from models.encoder import Encoder
-from models.lexical import LexicalConfig, LexicalIndex
+from skillpath.engine.index import IndexBundle
+from skillpath.engine.statements import Statement, split_statements
+from skillpath.esco.records import Occupation, Skill
+from skillpath.models.adapter import FusionModel, LinearAdapter, MatcherArtifact
+from skillpath.models.encoder import Encoder
+from skillpath.models.lexical import LexicalConfig, LexicalIndex
 
 
 class InvalidQuery(ValueError):
@@ -585,7 +586,7 @@ class SkillMatcher:
     ) -> list[Extraction]:
         """Skills mentioned in each text, with evidence; all statements encoded in one go.
 
-        Each text is split into statements (:func:`engine.statements.split_statements`); a
+        Each text is split into statements (:func:`skillpath.engine.statements.split_statements`); a
         statement keeps at most ``top_k`` skills scoring at least ``min_score`` (defaults: the
         fusion model's per-statement cap and threshold). A skill found in several statements
         is reported once, with every statement as evidence, best first. Empty or

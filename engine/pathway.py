@@ -1,7 +1,7 @@
 """A learning pathway: a few credentials that cover as much of the gap as the budget allows.
 
 Objective: the weighted coverage ``f(S) = sum_g r_g * max_{c in S} cov(c, g)`` of
-:mod:`engine.ranking`, normalised by the gap's remaining weight.
+:mod:`skillpath.engine.ranking`, normalised by the gap's remaining weight.
 
 Selection (budgeted maximum coverage; Khuller, Moss & Naor 1999)
     1. *Ratio greedy*: repeatedly add the credential with the largest marginal gain per unit of
@@ -19,7 +19,8 @@ Selection (budgeted maximum coverage; Khuller, Moss & Naor 1999)
     result's ``guarantee`` says which case applied.
 
 Cost: the credential's share of the budget (ECTS and/or hours, using the conservative
-conversions of :mod:`engine.ranking`). A free-of-workload credential (0 ECTS) has a tiny cost.
+conversions of :mod:`skillpath.engine.ranking`). A free-of-workload
+credential (0 ECTS) has a tiny cost.
 
 Unknown workload: with a budget set, credentials whose workload is unknown are *excluded* from
 the pathway (the budget could not be guaranteed), and reported in ``excluded`` with the reason
@@ -44,8 +45,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.gap import Gap, GapSkill
-from engine.ranking import (
+from skillpath.engine.gap import Gap, GapSkill
+from skillpath.engine.ranking import (
     Candidate,
     Constraints,
     Coverage,

@@ -10,7 +10,7 @@ Coverage
 
 Objective (monotone submodular: a weighted facility-location / max-coverage function)
     ``f(S) = sum_g r_g * max_{c in S} cov(c, g)`` with ``r_g`` the gap skill's remaining weight
-    (:mod:`engine.gap`). ``coverage(S) = f(S) / sum_g r_g`` is in [0, 1].
+    (:mod:`skillpath.engine.gap`). ``coverage(S) = f(S) / sum_g r_g`` is in [0, 1].
 
 Score (greedy; each step takes the credential with the best score given those above it)
     ``coverage_gain = (f(S + c) - f(S)) / sum_g r_g``  — the gap share it *adds*;
@@ -31,7 +31,7 @@ Score (greedy; each step takes the credential with the best score given those ab
 
 Hard constraints (:func:`filter_candidates`) come first; every exclusion carries its reasons and
 is counted per constraint. In a ranking each credential must fit the workload budget on its
-own; :mod:`engine.pathway` enforces it on the sum. A field the credential does not state
+own; :mod:`skillpath.engine.pathway` enforces it on the sum. A field the credential does not state
 (language, mode, price, EQF level, workload, country of an on-site course) is *not* a
 violation: the credential is kept and flagged ``"unknown <field>"``; ``Constraints.strict``
 drops it instead.
@@ -61,7 +61,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine.gap import Gap, Relation
+from skillpath.engine.gap import Gap, Relation
 
 __all__ = [
     "HOURS_PER_ECTS_MAX",

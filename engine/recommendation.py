@@ -20,10 +20,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.explanations import Explanation, PathwayExplanation, explain_pathway, explain_ranking
-from engine.gap import Gap, HeldSkill
-from engine.pathway import Pathway, build_pathway
-from engine.ranking import Candidate, Constraints, Ranking, SkillLink, rank_credentials
+from skillpath.engine.explanations import (
+    Explanation,
+    PathwayExplanation,
+    explain_pathway,
+    explain_ranking,
+)
+from skillpath.engine.gap import Gap, HeldSkill
+from skillpath.engine.pathway import Pathway, build_pathway
+from skillpath.engine.ranking import Candidate, Constraints, Ranking, SkillLink, rank_credentials
 
 LINK_SOURCES = ("declared", "inferred", "tag")
 

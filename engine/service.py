@@ -16,17 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.catalogue.csv_import import load_mapping, read_csv_catalogue
-from engine.catalogue.elm import read_elm, to_elm
-from engine.catalogue.importer import ImportSummary, MappedSkill, import_items
-from engine.catalogue.ob3 import read_ob3, to_ob3
-from engine.catalogue.records import ImportItem, SkillLink
-from engine.catalogue.store import CatalogueStore, StoredCredential
-from engine.catalogue.vectors import CATALOGUE_BUNDLE, build_catalogue_bundle
-from engine.config import Settings
-from engine.embeddings import EmbeddingCache, ProgressFactory
-from engine.gap import Gap, HeldSkill, TargetSkill, compute_gap
-from engine.index import (
+from skillpath.engine.catalogue.csv_import import load_mapping, read_csv_catalogue
+from skillpath.engine.catalogue.elm import read_elm, to_elm
+from skillpath.engine.catalogue.importer import ImportSummary, MappedSkill, import_items
+from skillpath.engine.catalogue.ob3 import read_ob3, to_ob3
+from skillpath.engine.catalogue.records import ImportItem, SkillLink
+from skillpath.engine.catalogue.store import CatalogueStore, StoredCredential
+from skillpath.engine.catalogue.vectors import CATALOGUE_BUNDLE, build_catalogue_bundle
+from skillpath.engine.config import Settings
+from skillpath.engine.embeddings import EmbeddingCache, ProgressFactory
+from skillpath.engine.gap import Gap, HeldSkill, TargetSkill, compute_gap
+from skillpath.engine.index import (
     IndexBundle,
     IndexMismatch,
     IndexMissing,
@@ -35,7 +35,7 @@ from engine.index import (
     read_manifest,
     save_bundle,
 )
-from engine.matching import (
+from skillpath.engine.matching import (
     Extraction,
     OccupationHit,
     OccupationMatcher,
@@ -45,7 +45,7 @@ from engine.matching import (
     SkillRanking,
     clean_query,
 )
-from engine.recommendation import (
+from skillpath.engine.recommendation import (
     CatalogueEntry,
     CatalogueSnapshot,
     GapResponse,
@@ -57,18 +57,18 @@ from engine.recommendation import (
     recommend_from_gap,
     skill_neighbours,
 )
-from engine.taxonomy_index import (
+from skillpath.engine.taxonomy_index import (
     OCCUPATION_BUNDLE,
     SKILL_BUNDLE,
     build_occupation_bundle,
     build_skill_bundle,
     esco_expectation,
 )
-from esco.loader import load_esco
-from esco.records import IngestSummary, Occupation, Skill
-from esco.store import NotFound, Store
-from models.adapter import artifact_path, load_artifact
-from models.encoder import Encoder, load_encoder
+from skillpath.esco.loader import load_esco
+from skillpath.esco.records import IngestSummary, Occupation, Skill
+from skillpath.esco.store import NotFound, Store
+from skillpath.models.adapter import artifact_path, load_artifact
+from skillpath.models.encoder import Encoder, load_encoder
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,8 @@ class Skillpath:
             if artifact is None:
                 raise FileNotFoundError(
                     f"no trained ensemble artefact for {self.matcher_name}: run "
-                    f"`python -m evaluation.train_matcher --partner {self.partner.encoder.name}`"
+                    "`python -m skillpath.evaluation.train_matcher --partner "
+                    f"{self.partner.encoder.name}`"
                 )
             partners[self.partner.encoder.name] = self.partner.skill_matcher
         return SkillMatcher(
@@ -648,7 +649,7 @@ class Skillpath:
 
 def _guess_mapping(path: Path) -> str:
     """The shipped mapping whose ``file`` names this file, e.g. coursera-courses.csv."""
-    from engine.catalogue.csv_import import list_mappings
+    from skillpath.engine.catalogue.csv_import import list_mappings
 
     for name in list_mappings():
         if load_mapping(name).file == path.name:
@@ -662,7 +663,7 @@ def _guess_mapping(path: Path) -> str:
 def _count_hint(path: Path, fmt: str) -> int | None:
     if fmt != "csv":
         return None
-    from engine.catalogue.csv_import import count_csv_rows
+    from skillpath.engine.catalogue.csv_import import count_csv_rows
 
     return count_csv_rows(path)
 

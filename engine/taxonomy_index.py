@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.embeddings import EmbeddingCache, ProgressFactory
-from engine.index import IndexBundle, VectorIndex
-from esco.records import Occupation, Skill
-from esco.store import Store
-from models.encoder import Encoder
+from skillpath.engine.embeddings import EmbeddingCache, ProgressFactory
+from skillpath.engine.index import IndexBundle, VectorIndex
+from skillpath.esco.records import Occupation, Skill
+from skillpath.esco.store import Store
+from skillpath.models.encoder import Encoder
 
 SKILL_BUNDLE = "esco-skills"
 OCCUPATION_BUNDLE = "esco-occupations"

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from esco.records import (
+from skillpath.esco.records import (
     BroaderRelation,
     Collection,
     EscoTaxonomy,

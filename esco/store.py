@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from esco.records import EscoTaxonomy, IngestSummary, Occupation, Skill
+from skillpath.esco.records import EscoTaxonomy, IngestSummary, Occupation, Skill
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -6,7 +6,7 @@ silently shifts every score, so this module implements the protocol of
 ``bench/README.md`` in one place and records what it dropped, so a runner can print the
 counts next to the scores and anyone can check them against the published ones.
 
-Only this module reads files; the metrics in :mod:`evaluation.metrics` are pure.
+Only this module reads files; the metrics in :mod:`skillpath.evaluation.metrics` are pure.
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ def default_shared_dir() -> Path:
     configured = os.environ.get(SHARED_DIR_ENV)
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[1].parent / "shared"
+    return Path("../shared")
 
 
 def default_skill_splits(shared_dir: Path, include_train: bool = False) -> dict[str, Path]:

@@ -20,10 +20,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.service import Skillpath
-from evaluation.benchmarks import BenchmarkFormatError
-from evaluation.skills_eval import METHODS, SkillSplitResult, default_files, evaluate_skill_file
-from evaluation.titles_eval import TitleResult, evaluate_title_file
+from skillpath.engine.service import Skillpath
+from skillpath.evaluation.benchmarks import BenchmarkFormatError
+from skillpath.evaluation.skills_eval import (
+    METHODS,
+    SkillSplitResult,
+    default_files,
+    evaluate_skill_file,
+)
+from skillpath.evaluation.titles_eval import TitleResult, evaluate_title_file
 
 evaluate_app = typer.Typer(
     help="Benchmark the matcher on the public development splits.", no_args_is_help=True

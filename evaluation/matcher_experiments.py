@@ -1,8 +1,8 @@
 """Matcher experiments that did not ship, kept runnable so their numbers can be reproduced.
 
-    python -m evaluation.matcher_experiments rerank        # non-linear re-ranker vs logistic
-    python -m evaluation.matcher_experiments desc-pairs    # adapter + ESCO description pairs
-    python -m evaluation.matcher_experiments titles        # job titles: MiniLM, e5, blends
+    python -m skillpath.evaluation.matcher_experiments rerank      # gradient-boosted re-ranker
+    python -m skillpath.evaluation.matcher_experiments desc-pairs  # adapter + ESCO desc pairs
+    python -m skillpath.evaluation.matcher_experiments titles      # job titles: MiniLM, e5, blends
 
 Both learn on SkillSkape train only and score the three development splits with the WorkRB
 protocol (RP@5 / RP@10 / MRR), the shipped method in the same run as the reference.
@@ -26,14 +26,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from engine.service import Skillpath
-from evaluation.benchmarks import (
+from skillpath.engine.service import Skillpath
+from skillpath.evaluation.benchmarks import (
     default_skill_splits,
     gold_uris,
     load_skill_benchmark,
 )
-from evaluation.metrics import evaluate_rankings
-from evaluation.train_matcher import (
+from skillpath.evaluation.metrics import evaluate_rankings
+from skillpath.evaluation.train_matcher import (
     ADAPTER,
     FEATURES,
     Member,
@@ -41,7 +41,7 @@ from evaluation.train_matcher import (
     _rows,
     training_set,
 )
-from models.adapter import train_adapter
+from skillpath.models.adapter import train_adapter
 
 RERANK_DEPTH = 100
 
@@ -119,7 +119,7 @@ def rerank(service: Skillpath, seed: int = 0) -> None:
 
 
 def desc_pairs(service: Skillpath, seed: int = 0) -> None:
-    from engine.taxonomy_index import skill_description_text
+    from skillpath.engine.taxonomy_index import skill_description_text
 
     started = time.perf_counter()
     matcher = service.skill_matcher
@@ -155,8 +155,8 @@ def desc_pairs(service: Skillpath, seed: int = 0) -> None:
 
 def titles(service: Skillpath, seed: int = 0) -> None:
     """Job titles: MiniLM's shipped scorer, e5's, and their average with a few weights."""
-    from evaluation.benchmarks import default_title_split, load_title_benchmark
-    from evaluation.metrics import evaluate_title_rankings
+    from skillpath.evaluation.benchmarks import default_title_split, load_title_benchmark
+    from skillpath.evaluation.metrics import evaluate_title_rankings
 
     started = time.perf_counter()
     e5 = service.with_encoder("e5")

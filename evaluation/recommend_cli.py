@@ -18,9 +18,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evaluation.recommend_eval import DEFAULT_LENSES, LENSES, EvalConfig, run_recommend_eval
-from evaluation.report import MAIN_COLUMNS, fmt, ordered_methods, results_dir, write_report
-from evaluation.simulate import SAMPLE_PATH, load_sample, quick_subset
+from skillpath.evaluation.recommend_eval import (
+    DEFAULT_LENSES,
+    LENSES,
+    EvalConfig,
+    run_recommend_eval,
+)
+from skillpath.evaluation.report import (
+    MAIN_COLUMNS,
+    fmt,
+    ordered_methods,
+    results_dir,
+    write_report,
+)
+from skillpath.evaluation.simulate import SAMPLE_PATH, load_sample, quick_subset
 
 QUICK_LEARNERS = 20
 
@@ -131,7 +142,7 @@ QUICK_TITLES = 200
 
 def skills_section(service: Any, quick: bool) -> dict[str, Any]:
     """The skill-extraction evaluation (evaluation.skills_eval), every development split."""
-    from evaluation.skills_eval import default_files, evaluate_skill_file
+    from skillpath.evaluation.skills_eval import default_files, evaluate_skill_file
 
     limit = QUICK_SKILL_QUERIES if quick else None
     return {
@@ -142,8 +153,8 @@ def skills_section(service: Any, quick: bool) -> dict[str, Any]:
 
 def titles_section(service: Any, quick: bool) -> dict[str, Any]:
     """The job-title evaluation (evaluation.titles_eval) on the JobBERT validation split."""
-    from evaluation.benchmarks import default_title_split
-    from evaluation.titles_eval import evaluate_title_file
+    from skillpath.evaluation.benchmarks import default_title_split
+    from skillpath.evaluation.titles_eval import evaluate_title_file
 
     path = default_title_split(service.settings.shared_dir)
     limit = QUICK_TITLES if quick else None
@@ -180,7 +191,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Recommendation quality on simulated learners: skillpath vs baselines, three lenses."""
-        from engine.cli import errors, print_json, progress_bars, service
+        from skillpath.engine.cli import errors, print_json, progress_bars, service
 
         lenses = _lenses(lens)  # a usage error before any work
         with errors():
@@ -213,7 +224,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Every evaluation (recommendation, skills, titles) into results/<timestamp>/."""
-        from engine.cli import errors, print_json, progress_bars, service
+        from skillpath.engine.cli import errors, print_json, progress_bars, service
 
         started = time.perf_counter()
         results: dict[str, Any] = {"generated": _now(), "quick": quick, "todo": []}
@@ -259,7 +270,7 @@ def _now() -> str:
 
 
 def main() -> None:  # pragma: no cover - for running before engine/cli.py wires register()
-    """``python -m evaluation.recommend_cli all --quick``: the same commands, standalone."""
+    """``python -m skillpath.evaluation.recommend_cli all --quick``: the same commands, alone."""
     app = typer.Typer(help="Evaluate skillpath.", no_args_is_help=True)
     register(app)
     app()

@@ -62,15 +62,15 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from evaluation import metrics as M
-from evaluation.baselines import (
+from skillpath.evaluation import metrics as M
+from skillpath.evaluation.baselines import (
     BM25Baseline,
     DenseBaseline,
     PopularityBaseline,
     RandomBaseline,
     oracle_ranking,
 )
-from evaluation.simulate import STRATA, Learner
+from skillpath.evaluation.simulate import STRATA, Learner
 
 OPTIONAL_WEIGHT = 0.3
 COVERAGE_TARGET = 0.8
@@ -262,8 +262,8 @@ class CatalogueData:
 
 def load_catalogue(service: Any) -> CatalogueData:
     """Texts, popularity, workload (hours, or ECTS x 30 as the ranking does) and vectors."""
-    from engine.catalogue.vectors import credential_text
-    from engine.ranking import hours_estimate
+    from skillpath.engine.catalogue.vectors import credential_text
+    from skillpath.engine.ranking import hours_estimate
 
     snapshot = service.catalogue_snapshot()
     texts, rating, reviews, hours, by_rowid, sources = {}, {}, {}, {}, {}, {}
@@ -438,7 +438,7 @@ class SkillpathRunner:
         k: int,
         max_pathway_items: int = 6,
     ) -> None:
-        from engine.recommendation import CatalogueSnapshot
+        from skillpath.engine.recommendation import CatalogueSnapshot
 
         self.service, self.sources, self.k = service, tuple(sources), k
         self.max_pathway_items = max_pathway_items
@@ -450,8 +450,8 @@ class SkillpathRunner:
 
     def run(self, learner: Learner) -> tuple[list[str], list[str], float]:
         """(ranked ids, pathway ids in learning order, seconds for gap + ranking + pathway)."""
-        from engine.ranking import Constraints
-        from engine.recommendation import LearnerProfile, recommend_from_gap
+        from skillpath.engine.ranking import Constraints
+        from skillpath.engine.recommendation import LearnerProfile, recommend_from_gap
 
         started = time.perf_counter()
         gap = self.service.compute_gap(

@@ -297,7 +297,8 @@ def occupation_infos(
 
 
 def draw_sample(service: object, params: SimulationParams | None = None) -> LearnerSample:
-    """Draw a fresh sample from the ESCO in a :class:`engine.service.Skillpath`'s store."""
+    """Draw a fresh sample from the ESCO in a :class:`~skillpath.engine.service.Skillpath`'s
+    store."""
     store = service.store  # type: ignore[attr-defined]
     occupations = store.all_occupations()
     essential = {o.uri: store.essential_skills(o.uri) for o in occupations}

@@ -1,6 +1,6 @@
 """Skill-extraction benchmark runner: the WorkRB protocol over the skill matcher.
 
-Rankings come from the facade (:meth:`engine.service.Skillpath.rank_skills_batch`), so the
+Rankings come from the facade (:meth:`skillpath.engine.service.Skillpath.rank_skills_batch`), so the
 numbers measure exactly what the engine serves. Every run scores the shipped method and the
 zero-shot baseline (MiniLM, best label variant, nothing learned) side by side, so a number is
 never read without its reference. The set predictor (:meth:`Skillpath.extract_skills_batch`
@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.service import Skillpath
-from evaluation.benchmarks import (
+from skillpath.engine.service import Skillpath
+from skillpath.evaluation.benchmarks import (
     default_shared_dir,
     default_skill_splits,
     gold_uris,
     load_skill_benchmark,
 )
-from evaluation.metrics import evaluate_rankings, micro_prf
+from skillpath.evaluation.metrics import evaluate_rankings, micro_prf
 
 METHODS: tuple[str, ...] = ("zero-shot", "final")
 

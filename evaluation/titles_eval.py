@@ -1,7 +1,7 @@
 """Job-title normalisation benchmark runner (JobBERT validation split).
 
 Each title ranks all ESCO occupations through the facade
-(:meth:`engine.service.Skillpath.rank_occupations_batch`); MRR and recall@1/5/10 of the
+(:meth:`skillpath.engine.service.Skillpath.rank_occupations_batch`); MRR and recall@1/5/10 of the
 labelled occupation, for the shipped method and the zero-shot baseline side by side. The
 full split has 15,463 titles; ``limit`` scores a fixed-seed random sample for quick runs
 (the same sample every time, so two quick runs are comparable).
@@ -17,9 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.service import Skillpath
-from evaluation.benchmarks import default_shared_dir, default_title_split, load_title_benchmark
-from evaluation.metrics import evaluate_title_rankings
+from skillpath.engine.service import Skillpath
+from skillpath.evaluation.benchmarks import (
+    default_shared_dir,
+    default_title_split,
+    load_title_benchmark,
+)
+from skillpath.evaluation.metrics import evaluate_title_rankings
 
 METHODS: tuple[str, ...] = ("zero-shot", "final")
 SAMPLE_SEED = 13

@@ -3,7 +3,7 @@
 Learns on SkillSkape **train** only (the README: dev and validation splits are for choosing,
 never for training):
 
-1. A residual linear query adapter (:func:`models.adapter.train_adapter`) maps sentence
+1. A residual linear query adapter (:func:`skillpath.models.adapter.train_adapter`) maps sentence
    vectors towards the preferred-label vectors of the skills they mention.
 2. A logistic fusion model over per-(sentence, skill) features. Its rows must not see an
    adapter trained on the same sentences (the adapted cosines would look too good and get
@@ -12,7 +12,7 @@ never for training):
 3. The "mentioned" rule (threshold and per-statement cap) that maximises micro-F1 on the
    training sentences.
 
-Run: ``python -m evaluation.train_matcher`` (a few minutes on two cores; query vectors go
+Run: ``python -m skillpath.evaluation.train_matcher`` (a few minutes on two cores; query vectors go
 through the embedding cache, so a rerun re-encodes nothing). Writes
 ``models/artifacts/skills-<encoder>.npz``.
 
@@ -32,11 +32,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.matching import SkillMatcher
-from engine.service import Skillpath
-from evaluation.benchmarks import SKILLSKAPE_TRAIN, default_shared_dir, load_skill_benchmark
-from evaluation.metrics import best_threshold
-from models.adapter import FusionModel, MatcherArtifact, artifact_path, train_adapter
+from skillpath.engine.matching import SkillMatcher
+from skillpath.engine.service import Skillpath
+from skillpath.evaluation.benchmarks import (
+    SKILLSKAPE_TRAIN,
+    default_shared_dir,
+    load_skill_benchmark,
+)
+from skillpath.evaluation.metrics import best_threshold
+from skillpath.models.adapter import FusionModel, MatcherArtifact, artifact_path, train_adapter
 
 FEATURES: tuple[str, ...] = (
     "preferred_adapted",
@@ -155,7 +159,8 @@ def train(
         if other.adapter is None:
             raise SystemExit(
                 f"the {partner.encoder.name} artefact is missing: train it first "
-                f"(SKILLPATH_ENCODER={partner.encoder.name} python -m evaluation.train_matcher)"
+                f"(SKILLPATH_ENCODER={partner.encoder.name} "
+                "python -m skillpath.evaluation.train_matcher)"
             )
         other_vectors = partner.embedding_cache.encode(partner.encoder, texts, "query")
         other_adapted = _out_of_fold(other_vectors, gold, other._preferred_vectors, folds, seed)

@@ -29,14 +29,14 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def esco_taxonomy(shared_dir):
-    from esco.loader import load_esco
+    from skillpath.esco.loader import load_esco
 
     return load_esco([shared_dir / "esco"])
 
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory, shared_dir):
-    from engine.config import Settings
+    from skillpath.engine.config import Settings
 
     home = tmp_path_factory.mktemp("skillpath-home")
     cache = Path(os.environ.get("SKILLPATH_CACHE_DIR", REPO / "var" / "cache"))
@@ -46,7 +46,7 @@ def settings(tmp_path_factory, shared_dir):
 @pytest.fixture(scope="session")
 def engine(settings, esco_taxonomy):
     """A Skillpath over the real ESCO with built indexes: built once for the whole session."""
-    from engine.service import Skillpath
+    from skillpath.engine.service import Skillpath
 
     sp = Skillpath(settings)
     sp.store.ingest(esco_taxonomy)

@@ -68,7 +68,7 @@ def limits(catalogue):
 
 @pytest.fixture(scope="module")
 def client(catalogue, limits):
-    from api.app import create_app
+    from skillpath.api.app import create_app
 
     with TestClient(create_app(service=catalogue, settings=limits)) as c:
         yield c
@@ -461,7 +461,7 @@ def test_import_errors(client):
 
 
 def test_reads_can_require_a_key(catalogue):
-    from api.app import create_app
+    from skillpath.api.app import create_app
 
     settings = api_settings(catalogue, read_requires_key=True)
     with TestClient(create_app(service=catalogue, settings=settings)) as keyed:
@@ -475,7 +475,7 @@ def test_reads_can_require_a_key(catalogue):
 
 
 def test_writes_are_refused_when_no_key_is_configured(catalogue):
-    from api.app import create_app
+    from skillpath.api.app import create_app
 
     settings = api_settings(catalogue, api_keys=[])
     with TestClient(create_app(service=catalogue, settings=settings)) as open_reads:
@@ -494,7 +494,7 @@ def test_cors(client):
 
 
 def test_logs_are_json_lines_without_personal_data(client, caplog, capsys):
-    from api.logging import JsonFormatter
+    from skillpath.api.logging import JsonFormatter
 
     marker = "ZQX-Marker-Jane-Doe-4711"
     cv = f"{marker}\nI manage stock in a warehouse and use Excel.\nEmail {marker}@example.org"
@@ -547,7 +547,7 @@ def _free_port() -> int:
 def test_real_uvicorn_server(catalogue, limits):
     import uvicorn
 
-    from api.app import create_app
+    from skillpath.api.app import create_app
 
     port = _free_port()
     server = uvicorn.Server(
@@ -635,7 +635,7 @@ def _writes_while_reading(http: httpx.Client) -> None:
 
 
 def test_a_bug_is_a_500_problem_that_echoes_nothing(catalogue, limits, monkeypatch, caplog):
-    from api.app import create_app
+    from skillpath.api.app import create_app
 
     marker = "ZQX-Secret-CV-Line-0815"
 

@@ -56,7 +56,7 @@ OPERATIONS = [
 
 @pytest.fixture(scope="module")
 def api_schema(engine, shared_dir, tmp_path_factory):
-    from api.app import create_app
+    from skillpath.api.app import create_app
 
     service = load_slice(engine, shared_dir, tmp_path_factory.mktemp("fuzz-slice"))
     app = create_app(service=service, settings=api_settings(service))

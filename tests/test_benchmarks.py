@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.benchmarks import (
+from skillpath.evaluation.benchmarks import (
     BenchmarkFormatError,
     default_shared_dir,
     default_skill_splits,

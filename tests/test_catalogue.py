@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue.csv_import import count_csv_rows, load_mapping, read_csv_catalogue
-from engine.catalogue.elm import read_elm
-from engine.catalogue.ob3 import read_ob3
-from engine.catalogue.records import MicroCredential
-from engine.catalogue.store import CatalogueStore
-from esco.store import NotFound
+from skillpath.engine.catalogue.csv_import import count_csv_rows, load_mapping, read_csv_catalogue
+from skillpath.engine.catalogue.elm import read_elm
+from skillpath.engine.catalogue.ob3 import read_ob3
+from skillpath.engine.catalogue.records import MicroCredential
+from skillpath.engine.catalogue.store import CatalogueStore
+from skillpath.esco.store import NotFound
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catalogue"
 
@@ -168,8 +168,8 @@ def test_crash_mid_import_leaves_store_and_vectors_consistent(engine, shared_dir
 
     monkeypatch.setattr(CatalogueStore, "upsert", failing_upsert)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        from engine.catalogue.importer import import_items
-        from engine.service import _MatcherMapper
+        from skillpath.engine.catalogue.importer import import_items
+        from skillpath.engine.service import _MatcherMapper
 
         import_items(
             items,

@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from engine.catalogue.csv_import import (
+from skillpath.engine.catalogue.csv_import import (
     MappingError,
     list_mappings,
     load_mapping,
     read_csv_catalogue,
 )
-from engine.catalogue.elm import read_elm, to_elm
-from engine.catalogue.ob3 import OB3_CONTEXT, read_ob3, to_ob3
-from engine.catalogue.parsing import (
+from skillpath.engine.catalogue.elm import read_elm, to_elm
+from skillpath.engine.catalogue.ob3 import OB3_CONTEXT, read_ob3, to_ob3
+from skillpath.engine.catalogue.parsing import (
     Price,
     is_missing,
     iso_duration_to_hours,
@@ -46,7 +46,7 @@ from engine.catalogue.parsing import (
     parse_price,
     parse_rating,
 )
-from engine.catalogue.records import (
+from skillpath.engine.catalogue.records import (
     DeclaredSkill,
     ImportIssue,
     MicroCredential,
@@ -459,7 +459,7 @@ def test_real_issue_lines_are_physical_start_lines(real_imports) -> None:
 @needs_catalogue
 @pytest.mark.parametrize("name", list(REAL))
 def test_real_records_survive_elm_export(real_imports, name: str) -> None:
-    from engine.statements import split_statements
+    from skillpath.engine.statements import split_statements
 
     extras = {"id", "source", "outcomes_source", "level_text", "rating", "review_count"}
     extras |= {"price", "currency", "is_free", "certificate_price"}  # not ELM specification data

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from esco.loader import EscoFormatError, load_esco
-from esco.store import NotFound, Store
+from skillpath.esco.loader import EscoFormatError, load_esco
+from skillpath.esco.store import NotFound, Store
 
 PYTHON = "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.gap import HeldSkill, TargetSkill, compute_gap
+from skillpath.engine.gap import HeldSkill, TargetSkill, compute_gap
 
 URIS = [f"s:{i}" for i in range(12)]
 

@@ -8,13 +8,19 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from engine.cli import app
-from engine.embeddings import EmbeddingCache
-from engine.index import IndexMismatch, IndexMissing, load_bundle, read_manifest, save_bundle
-from engine.matching import EmptyQuery
-from engine.service import Skillpath
-from engine.taxonomy_index import SKILL_BUNDLE, esco_expectation
-from models.encoder import Encoder
+from skillpath.engine.cli import app
+from skillpath.engine.embeddings import EmbeddingCache
+from skillpath.engine.index import (
+    IndexMismatch,
+    IndexMissing,
+    load_bundle,
+    read_manifest,
+    save_bundle,
+)
+from skillpath.engine.matching import EmptyQuery
+from skillpath.engine.service import Skillpath
+from skillpath.engine.taxonomy_index import SKILL_BUNDLE, esco_expectation
+from skillpath.models.encoder import Encoder
 
 
 def test_python_scripts_find_python(engine):
@@ -80,7 +86,7 @@ def test_crash_mid_save_keeps_previous_index(engine, monkeypatch):
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("engine.index.np.save", crash)
+    monkeypatch.setattr("skillpath.engine.index.np.save", crash)
     with pytest.raises(OSError, match="disk full"):
         save_bundle(index_dir, bundle, dict(before))
     monkeypatch.undo()
@@ -131,7 +137,7 @@ def test_each_skill_has_label_and_description_vectors(engine):
 def cli_env(engine, monkeypatch):
     monkeypatch.setenv("SKILLPATH_HOME", str(engine.settings.home))
     monkeypatch.setenv("SKILLPATH_CACHE_DIR", str(engine.settings.embedding_cache_path.parent))
-    monkeypatch.setattr("engine.cli.service", lambda: engine)
+    monkeypatch.setattr("skillpath.engine.cli.service", lambda: engine)
     return CliRunner()
 
 
@@ -156,7 +162,7 @@ def test_cli_usage_errors(cli_env):
 
 
 def test_service_without_esco_says_ingest(tmp_path):
-    from engine.config import Settings
+    from skillpath.engine.config import Settings
 
     sp = Skillpath(Settings(home=tmp_path, cache_dir=tmp_path))
     with pytest.raises(RuntimeError, match="skillpath esco ingest"):

@@ -8,10 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.matching import InvalidQuery, SkillMatcher, matched_span
-from engine.taxonomy_index import build_skill_bundle
-from evaluation.benchmarks import default_skill_splits, gold_uris, load_skill_benchmark
-from evaluation.metrics import evaluate_rankings
+from skillpath.engine.matching import InvalidQuery, SkillMatcher, matched_span
+from skillpath.engine.taxonomy_index import build_skill_bundle
+from skillpath.evaluation.benchmarks import default_skill_splits, gold_uris, load_skill_benchmark
+from skillpath.evaluation.metrics import evaluate_rankings
 
 OUTCOMES = (
     "On completion the learner will be able to:\n"
@@ -193,7 +193,7 @@ def pair_skills(engine):
 def subset_matcher(engine, skills, encoder_name: str, artifact=None) -> SkillMatcher:
     """A real matcher of ``encoder_name`` over ``skills``, its index built the way
     ``skillpath index build`` builds it (vectors via the embedding cache)."""
-    from models.encoder import load_encoder
+    from skillpath.models.encoder import load_encoder
 
     encoder = load_encoder(encoder_name)
     return SkillMatcher(
@@ -208,7 +208,7 @@ def subset_matcher(engine, skills, encoder_name: str, artifact=None) -> SkillMat
 @pytest.fixture(scope="module")
 def e5_matcher(engine, pair_skills):
     """The e5 matcher as it ships: with its trained artefact, if there is one."""
-    from models.adapter import load_artifact
+    from skillpath.models.adapter import load_artifact
 
     return subset_matcher(engine, pair_skills, "e5", load_artifact("skills", "e5"))
 
@@ -228,7 +228,7 @@ def test_german_and_french_map_to_the_english_skills(e5_matcher):
 
 @pytest.fixture(scope="module")
 def ensemble(engine, pair_skills, e5_matcher):
-    from models.adapter import load_artifact
+    from skillpath.models.adapter import load_artifact
 
     artifact = load_artifact("skills", "minilm+e5")
     assert artifact is not None, "models/artifacts/skills-minilm+e5.npz is shipped"

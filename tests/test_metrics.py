@@ -1,6 +1,7 @@
 """Metrics on hand-computed cases (arithmetic in the comments), edge cases and properties.
 
-The IR metrics are implemented in :mod:`evaluation.metrics` with ranx's definitions; they are
+The IR metrics are implemented in :mod:`skillpath.evaluation.metrics`
+with ranx's definitions; they are
 checked here against trec_eval (via ir_measures, fast) always, and against ranx itself when
 ``SKILLPATH_RANX_CHECK=1`` (ranx JIT-compiles for 5-40 s, too slow for every run).
 """
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaluation.metrics import (
+from skillpath.evaluation.metrics import (
     as_ranking,
     best_threshold,
     catalogue_coverage,

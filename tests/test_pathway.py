@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.gap import Gap, TargetSkill, compute_gap
-from engine.pathway import build_pathway, level_text_rank
-from engine.ranking import (
+from skillpath.engine.gap import Gap, TargetSkill, compute_gap
+from skillpath.engine.pathway import build_pathway, level_text_rank
+from skillpath.engine.ranking import (
     Candidate,
     Constraints,
     SkillLink,
@@ -270,7 +270,7 @@ def test_pathway_deterministic_under_shuffling(gap, cands, k, neighbours, seed):
 
 
 def test_explain_pathway_lines():
-    from engine.explanations import explain_pathway
+    from skillpath.engine.explanations import explain_pathway
 
     gap = gap_of("s:a", "s:b", optional=("s:c",))
     cands = [cred("x", {"s:a": 1}, ects=2, eqf_level=5), cred("y", {"s:b": 1}, ects=3, eqf_level=4)]

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.gap import Gap, HeldSkill, TargetSkill, compute_gap
-from engine.ranking import (
+from skillpath.engine.gap import Gap, HeldSkill, TargetSkill, compute_gap
+from skillpath.engine.ranking import (
     Candidate,
     Constraints,
     RankWeights,
@@ -391,7 +391,7 @@ def test_ranking_deterministic_under_shuffling(gap, cands, k, neighbours, seed):
 
 
 def test_explanation_names_skills_evidence_neighbours_and_score_parts():
-    from engine.explanations import explain_ranking
+    from skillpath.engine.explanations import explain_ranking
 
     gap = da_gap()
     a = cred("a", {"s:sql": 1.0, "s:python": 0.8}, ects=5, eqf_level=5, provider="Uni")
@@ -432,7 +432,7 @@ def test_explanation_names_skills_evidence_neighbours_and_score_parts():
 @settings(max_examples=30, deadline=None)
 @given(gap=gap_st(), cands=candidates_st(), neighbours=neighbours_st)
 def test_explanations_cover_exactly_the_covered_skills(gap, cands, neighbours):
-    from engine.explanations import explain_ranking
+    from skillpath.engine.explanations import explain_ranking
 
     ranking = rank_credentials(gap, cands, None, neighbours, k=5)
     explanations = explain_ranking(ranking, gap, cands)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.ranking import Constraints
-from engine.recommendation import LearnerProfile, RecommendationRequest
-from esco.store import NotFound
+from skillpath.engine.ranking import Constraints
+from skillpath.engine.recommendation import LearnerProfile, RecommendationRequest
+from skillpath.esco.store import NotFound
 
 SQL = "http://data.europa.eu/esco/skill/598de5b0-5b58-4ea7-8058-a4bc4d18c742"
 

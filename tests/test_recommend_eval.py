@@ -10,14 +10,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from evaluation.baselines import (
+from skillpath.evaluation.baselines import (
     BM25Baseline,
     DenseBaseline,
     PopularityBaseline,
     RandomBaseline,
     oracle_ranking,
 )
-from evaluation.recommend_eval import (
+from skillpath.evaluation.recommend_eval import (
     LabelMatcher,
     grade,
     qrels_for,
@@ -25,7 +25,7 @@ from evaluation.recommend_eval import (
     relevance,
     tokens,
 )
-from evaluation.simulate import (
+from skillpath.evaluation.simulate import (
     SAMPLE_PATH,
     Learner,
     LearnerSample,
@@ -259,10 +259,10 @@ def test_quick_evaluate_all_writes_report(catalogue, tmp_path, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    import engine.cli
-    from evaluation.recommend_cli import register
+    import skillpath.engine.cli
+    from skillpath.evaluation.recommend_cli import register
 
-    monkeypatch.setattr(engine.cli, "service", lambda: catalogue)
+    monkeypatch.setattr(skillpath.engine.cli, "service", lambda: catalogue)
     app = typer.Typer()
     register(app)
     result = CliRunner().invoke(app, ["all", "--quick", "--results", str(tmp_path)])
@@ -293,7 +293,7 @@ def test_quick_evaluate_all_writes_report(catalogue, tmp_path, monkeypatch):
 
 
 def test_skillpath_never_sees_tags_under_the_tag_lens(catalogue):
-    from evaluation.recommend_eval import SYSTEM_SOURCES, SkillpathRunner, load_catalogue
+    from skillpath.evaluation.recommend_eval import SYSTEM_SOURCES, SkillpathRunner, load_catalogue
 
     data = load_catalogue(catalogue)
     pool = list(data.snapshot.entries)
@@ -305,7 +305,7 @@ def test_skillpath_never_sees_tags_under_the_tag_lens(catalogue):
 
 
 def test_model_lens_reads_each_credential_once_and_reuses_its_cache(catalogue):
-    from evaluation.recommend_eval import load_catalogue, model_lens
+    from skillpath.evaluation.recommend_eval import load_catalogue, model_lens
 
     data = load_catalogue(catalogue)
     ids = sorted(data.statements)[:30]
@@ -333,7 +333,7 @@ def test_model_lens_reads_each_credential_once_and_reuses_its_cache(catalogue):
 
 
 def test_model_lens_sample_is_fixed_and_a_subset(catalogue):
-    from evaluation.recommend_eval import load_catalogue, sample_statements
+    from skillpath.evaluation.recommend_eval import load_catalogue, sample_statements
 
     data = load_catalogue(catalogue)
     first = sample_statements(data, 25, seed=3)
@@ -350,13 +350,13 @@ def test_unknown_lens_is_a_usage_error_before_any_work(command, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    import engine.cli
-    from evaluation.recommend_cli import register
+    import skillpath.engine.cli
+    from skillpath.evaluation.recommend_cli import register
 
     def no_service():
         raise AssertionError("the engine was loaded before the options were checked")
 
-    monkeypatch.setattr(engine.cli, "service", no_service)
+    monkeypatch.setattr(skillpath.engine.cli, "service", no_service)
     app = typer.Typer()
     register(app)
     result = CliRunner().invoke(app, [command, "--lens", "tag", "--lens", "bogus"])

@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import evaluation.cli as eval_cli
-from evaluation.skills_eval import evaluate_skill_file
+import skillpath.evaluation.cli as eval_cli
+from skillpath.evaluation.skills_eval import evaluate_skill_file
 
 ANNOTATIONS = """sentence,span,sub_span,label
 Experience with Python and SQL is required.,Python,,Python (computer programming)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.statements import Statement, normalize_text, split_statements
+from skillpath.engine.statements import Statement, normalize_text, split_statements
 
 
 def texts(text: str) -> list[str]:

@@ -38,7 +38,7 @@ def base_url(engine, shared_dir, tmp_path_factory):
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run the browser test")
     import uvicorn
 
-    from api.app import create_app
+    from skillpath.api.app import create_app
 
     service = load_slice(engine, shared_dir, tmp_path_factory.mktemp("web-slice"))
     with socket.socket() as s:

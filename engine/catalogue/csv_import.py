@@ -2,8 +2,8 @@
 
 A new catalogue should need a new TOML file, not new code: the mapping names the id column,
 which column feeds which :class:`MicroCredential` field through which parser (from
-:mod:`engine.catalogue.parsing`), source-level constants, where the learning outcomes are and
-how to split them, the provider's skill tags and the description columns.
+:mod:`skillpath.engine.catalogue.parsing`), source-level constants, where the learning outcomes
+are and how to split them, the provider's skill tags and the description columns.
 
 Reading uses the stdlib ``csv`` module and yields, for every data row, either a record or an
 :class:`ImportIssue` saying why the row was skipped (with the physical line where it starts),
@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.catalogue.parsing import (
+from skillpath.engine.catalogue.parsing import (
     MULTI_COLUMN_PARSERS,
     PARSERS,
     is_missing,
@@ -34,8 +34,8 @@ from engine.catalogue.parsing import (
     parse_list_literal,
     parse_text,
 )
-from engine.catalogue.records import ImportIssue, ImportItem, MicroCredential
-from engine.statements import normalize_text, split_statements
+from skillpath.engine.catalogue.records import ImportIssue, ImportItem, MicroCredential
+from skillpath.engine.statements import normalize_text, split_statements
 
 __all__ = [
     "CsvMapping",

@@ -25,10 +25,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.catalogue.jsonld import as_list as _as_list
-from engine.catalogue.jsonld import read_objects
-from engine.catalogue.jsonld import types as _types
-from engine.catalogue.parsing import (
+from skillpath.engine.catalogue.jsonld import as_list as _as_list
+from skillpath.engine.catalogue.jsonld import read_objects
+from skillpath.engine.catalogue.jsonld import types as _types
+from skillpath.engine.catalogue.parsing import (
     country_alpha3,
     country_code,
     hours_to_iso_duration,
@@ -39,7 +39,7 @@ from engine.catalogue.parsing import (
     parse_float,
     parse_mode,
 )
-from engine.catalogue.records import (
+from skillpath.engine.catalogue.records import (
     DeclaredSkill,
     ImportIssue,
     ImportItem,
@@ -47,7 +47,7 @@ from engine.catalogue.records import (
     SkillLink,
     is_esco_skill_uri,
 )
-from engine.statements import normalize_text, split_statements
+from skillpath.engine.statements import normalize_text, split_statements
 
 __all__ = ["ELM_CONTEXT", "read_elm", "to_elm"]
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from engine.catalogue.records import ImportIssue, ImportItem, MicroCredential
-from engine.catalogue.store import CatalogueStore, StoredLink
-from engine.statements import split_statements
+from skillpath.engine.catalogue.records import ImportIssue, ImportItem, MicroCredential
+from skillpath.engine.catalogue.store import CatalogueStore, StoredLink
+from skillpath.engine.statements import split_statements
 
 FALLBACK_STATEMENTS = 12  # description sentences mapped when a record states no outcomes
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.catalogue.records import ImportIssue, ImportItem
+from skillpath.engine.catalogue.records import ImportIssue, ImportItem
 
 JsonSource = str | Path | Mapping[str, Any] | Sequence[Any]
 

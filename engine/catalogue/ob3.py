@@ -28,19 +28,24 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.catalogue.jsonld import as_list as _as_list
-from engine.catalogue.jsonld import read_objects
-from engine.catalogue.jsonld import types as _types
-from engine.catalogue.parsing import country_code, language_code, parse_country, parse_date
-from engine.catalogue.records import DeclaredSkill as _Declared
-from engine.catalogue.records import (
+from skillpath.engine.catalogue.jsonld import as_list as _as_list
+from skillpath.engine.catalogue.jsonld import read_objects
+from skillpath.engine.catalogue.jsonld import types as _types
+from skillpath.engine.catalogue.parsing import (
+    country_code,
+    language_code,
+    parse_country,
+    parse_date,
+)
+from skillpath.engine.catalogue.records import DeclaredSkill as _Declared
+from skillpath.engine.catalogue.records import (
     ImportIssue,
     ImportItem,
     MicroCredential,
     SkillLink,
     is_esco_skill_uri,
 )
-from engine.statements import normalize_text, split_statements
+from skillpath.engine.statements import normalize_text, split_statements
 
 __all__ = ["OB3_CONTEXT", "read_ob3", "to_ob3"]
 

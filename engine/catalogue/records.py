@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.statements import normalize_text
+from skillpath.engine.statements import normalize_text
 
 __all__ = [
     "DeclaredSkill",

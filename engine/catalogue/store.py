@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from engine.catalogue.records import MicroCredential
-from esco.store import NotFound, Store
+from skillpath.engine.catalogue.records import MicroCredential
+from skillpath.esco.store import NotFound, Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS credentials (

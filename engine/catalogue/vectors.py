@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.catalogue.records import MicroCredential
-from engine.catalogue.store import CatalogueStore
-from engine.embeddings import EmbeddingCache, ProgressFactory
-from engine.index import IndexBundle, VectorIndex
-from models.encoder import Encoder
+from skillpath.engine.catalogue.records import MicroCredential
+from skillpath.engine.catalogue.store import CatalogueStore
+from skillpath.engine.embeddings import EmbeddingCache, ProgressFactory
+from skillpath.engine.index import IndexBundle, VectorIndex
+from skillpath.models.encoder import Encoder
 
 CATALOGUE_BUNDLE = "catalogue"
 
