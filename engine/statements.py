@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 
 __all__ = ["Statement", "normalize_text", "split_statements"]
@@ -49,10 +50,8 @@ _RUN_TOGETHER_RE = re.compile(r"(?<=[^\W\d_A-Z]|\))\.(?=[^\W\d_a-z])")
 # iPhone, eCommerce and multi-hump identifiers (getElementById) do not match.
 _GLUED_RE = re.compile(r"\b[a-zß-öø-ÿ]{3,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2,}\b)")
 # Leading list markers removed from every piece: glyphs, dashes, "1.", "1)", "(a)", "iv)".
-_LEADING_MARK_RE = re.compile(
-    r"^(?:[\s\-–—*+·"
-    + _HARD_BULLETS
-    + r"]+|\(?\d{1,2}[.)](?=\s|$)|\(?(?:[a-z][.)]|[A-Z]\))(?=\s|$)"
+_LEADING_MARK_RE = re.compile(  # no "^": used as .match(text, start, end)
+    r"(?:[\s\-–—*+·" + _HARD_BULLETS + r"]+|\(?\d{1,2}[.)](?=\s|$)|\(?(?:[a-z][.)]|[A-Z]\))(?=\s|$)"
     r"|\(?(?:i{1,3}|iv|v|vi{1,3}|ix|x)\)(?=\s|$))+"
 )
 # URLs and e-mail addresses are never split inside.
@@ -69,6 +68,7 @@ _ABBR_DOTTED_RE = re.compile(r"^(?:[^\W\d_]{1,2}\.)+[^\W\d_]{1,2}\.?$")
 _ABBR_TAIL_RE = re.compile(r"^[^\W\d_]{1,2}\.")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\ufeff]")
 _WS_RE = re.compile(r"\s+")
+_ALNUM_RE = re.compile(r"[^\W_]")  # one character for which str.isalnum() is true
 
 
 def normalize_text(text: str) -> str:
@@ -110,18 +110,38 @@ def _is_list_marker(text: str, dot: int) -> bool:
     token = _word_before(text, dot)
     if not _MARKER_TOKEN_RE.match(token):
         return False
-    before = text[: dot - len(token)].rstrip(" \t")
-    return not before or before[-1] in "\n\r.!?;:" or before.endswith(("\\n", "\\r"))
+    # Look back over spaces and tabs without copying the prefix (a copy per sentence end
+    # made long texts quadratic).
+    i = dot - len(token)
+    while i > 0 and text[i - 1] in " \t":
+        i -= 1
+    return i == 0 or text[i - 1] in "\n\r.!?;:" or text[max(0, i - 2) : i] in ("\\n", "\\r")
 
 
-def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
-    return any(a <= pos < b for a, b in spans)
+class _Spans:
+    """Sorted, non-overlapping ``[a, b)`` spans (``finditer`` order) with an O(log n) lookup.
+
+    Testing every cut against every URL/e-mail span was quadratic: 1 MiB of
+    ``"a@b.eu ; "`` took tens of minutes under the import's write lock.
+    """
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.starts = [a for a, _ in spans]
+        self.ends = [b for _, b in spans]
+
+    def __contains__(self, pos: int) -> bool:
+        i = bisect_right(self.starts, pos) - 1
+        return i >= 0 and pos < self.ends[i]
+
+
+def _inside(pos: int, spans: _Spans) -> bool:
+    return pos in spans
 
 
 def _cuts(text: str) -> list[tuple[int, int]]:
     """Regions ``[a, b)`` to cut out; a zero-width region is a split between sentences."""
-    protected = [m.span() for m in _URL_RE.finditer(text)]
-    cuts = [m.span() for m in _SEPARATOR_RE.finditer(text) if not _inside(m.start(), protected)]
+    protected = _Spans([m.span() for m in _URL_RE.finditer(text)])
+    cuts = [m.span() for m in _SEPARATOR_RE.finditer(text) if m.start() not in protected]
     for m in _SENTENCE_END_RE.finditer(text):
         dot, end = m.start(), m.end()
         if _inside(dot, protected):
@@ -172,19 +192,17 @@ def _split(text: str) -> list[Statement]:
 
 
 def _append_piece(text: str, start: int, end: int, out: list[Statement]) -> None:
-    seg = text[start:end]
-    lead = _LEADING_MARK_RE.match(seg)
+    # match(text, start, end) sees text[start:end] as the whole string ("$" included)
+    # without copying it; this runs once per statement, so it is kept lean.
+    lead = _LEADING_MARK_RE.match(text, start, end)
     if lead:
-        start += lead.end()
+        start = lead.end()
     seg = text[start:end]
+    piece = seg.strip()
+    if not _ALNUM_RE.search(piece):
+        return
     start += len(seg) - len(seg.lstrip())
-    end -= len(seg) - len(seg.rstrip())
-    if start >= end:
-        return
-    piece = text[start:end]
-    if not any(ch.isalnum() for ch in piece):
-        return
-    out.append(Statement(piece, start, end))
+    out.append(Statement(piece, start, start + len(piece)))
 
 
 _LONG_RUN_RE = re.compile(r"\S{300,}")

@@ -201,3 +201,35 @@ def test_very_long_token_is_its_own_statement() -> None:
     long = [s for s in statements if len(s.text) >= 300_000]
     assert len(long) == 1 and text[long[0].start : long[0].end] == long[0].text
     assert statements[0].text == "Intro line." and statements[-1].text == "Closing words here."
+
+
+def _cpu_seconds(text: str) -> float:
+    import time
+
+    started = time.process_time()
+    split_statements(text)
+    return time.process_time() - started
+
+
+def _repeat(pattern: str, size: int) -> str:
+    return (pattern * (size // len(pattern) + 1))[:size]
+
+
+def test_one_mebibyte_of_emails_and_semicolons_splits_in_under_a_second() -> None:
+    # Every cut used to be tested against every e-mail/URL span (quadratic: 1.0 s at 36 kB,
+    # tens of minutes at 1 MiB). CPU time of this process, so other load does not count.
+    text = _repeat("a@b.eu ; ", 1 << 20)
+    assert _cpu_seconds(text) < 1.0
+    statements = split_statements(text)
+    assert len(statements) == text.count(";") + 1
+    assert all(text[s.start : s.end] == s.text == "a@b.eu" for s in statements[:-1])
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["a@b.eu ; ", "see www.x.eu. A b. ", "(a) b; ", "Go. Now. ", "1. x. ", "dataPerform "],
+)
+def test_splitting_time_grows_linearly(pattern: str) -> None:
+    # 16x the text: linear is ~16x the time, the old quadratic cuts were ~256x.
+    small = min(_cpu_seconds(_repeat(pattern, 1 << 16)) for _ in range(3))
+    assert _cpu_seconds(_repeat(pattern, 1 << 20)) < 40 * max(small, 0.005)
