@@ -274,6 +274,10 @@ class RankedCredential(BaseModel):
     covered: list[CoveredSkill]
     flags: list[str] = Field(default_factory=list)
     url: str | None = None
+    also_as: list[str] = Field(
+        default_factory=list,
+        description="Other ids of the same course (another source or language), merged here.",
+    )
 
 
 class Ranking(BaseModel):

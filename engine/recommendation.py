@@ -15,7 +15,7 @@ The request and response records here are what the CLI prints and the HTTP API s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,6 +81,11 @@ class TargetResolution(BaseModel):
     confident: bool
     alternatives: list[OccupationChoice] = Field(default_factory=list)
     note: str | None = None
+    ambiguous: bool = False
+    """True when the title fits several occupations about equally (or is a label of several):
+    the chosen one is a guess and ``alternatives`` should be shown."""
+    language: str | None = None  # detected language of a typed title (ISO 639-1)
+    probability: float | None = None  # calibrated probability that the choice is right
 
 
 class GapResponse(BaseModel):
@@ -161,6 +166,16 @@ class CatalogueSnapshot:
     labels: Mapping[str, str] = field(default_factory=dict)
     # (positions, uris) of the ESCO skills some credential teaches, for neighbour search.
     taught: tuple[np.ndarray, list[str]] | None = None  # filled by the service on first use
+    # Duplicates (engine/catalogue/duplicates.py): canonical id -> every id of its group, and
+    # id -> canonical id. Only canonical entries are in ``postings`` (with the links of all
+    # their copies), so a course is ranked once; every id stays in ``entries``.
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    canonical: Mapping[str, str] = field(default_factory=dict)
+
+    def also_as(self, credential_id: str) -> list[str]:
+        """The other ids of the same course (empty when it has no duplicate)."""
+        key = self.canonical.get(credential_id, credential_id)
+        return [i for i in self.aliases.get(key, ()) if i != credential_id]
 
     def candidate(self, credential_id: str, sources: Sequence[str] = LINK_SOURCES) -> Candidate:
         key = (credential_id, tuple(sources))
@@ -176,11 +191,21 @@ class CatalogueSnapshot:
         revision: int,
         entries: Iterable[CatalogueEntry],
         labels: Mapping[str, str] | None = None,
+        groups: Mapping[str, tuple[str, ...]] | None = None,
     ) -> CatalogueSnapshot:
-        by_id: dict[str, CatalogueEntry] = {}
+        by_id: dict[str, CatalogueEntry] = {entry.id: entry for entry in entries}
+        groups = {c: ids for c, ids in (groups or {}).items() if c in by_id}
+        canonical = {m: c for c, ids in groups.items() for m in ids if m in by_id}
+        for key, ids in groups.items():  # the merged entry teaches what any copy teaches
+            merged = {}
+            for member in ids:
+                for link in by_id[member].links if member in by_id else ():
+                    merged.setdefault((link[0], link[3]), link)
+            by_id[key] = replace(by_id[key], links=tuple(merged.values()))
         postings: dict[str, list[tuple[float, str]]] = {}
-        for entry in entries:
-            by_id[entry.id] = entry
+        for entry in by_id.values():
+            if canonical.get(entry.id, entry.id) != entry.id:
+                continue
             best: dict[str, float] = {}
             for uri, strength, _, _ in entry.links:
                 best[uri] = max(strength, best.get(uri, 0.0))
@@ -188,7 +213,14 @@ class CatalogueSnapshot:
                 postings.setdefault(uri, []).append((strength, entry.id))
         for plist in postings.values():
             plist.sort(key=lambda p: (-p[0], p[1]))
-        return cls(revision=revision, entries=by_id, postings=postings, labels=labels or {})
+        return cls(
+            revision=revision,
+            entries=by_id,
+            postings=postings,
+            labels=labels or {},
+            aliases=groups,
+            canonical=canonical,
+        )
 
 
 def skill_neighbours(

@@ -7,6 +7,7 @@ the API serialises JSON and the evaluation scripts compute metrics over the same
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,13 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
+from skillpath.engine.catalogue.bm25 import CredentialBM25, bm25_text
 from skillpath.engine.catalogue.csv_import import load_mapping, read_csv_catalogue
+from skillpath.engine.catalogue.duplicates import DuplicateKeys, duplicate_groups
 from skillpath.engine.catalogue.elm import read_elm, to_elm
 from skillpath.engine.catalogue.importer import ImportSummary, MappedSkill, import_items
 from skillpath.engine.catalogue.ob3 import read_ob3, to_ob3
 from skillpath.engine.catalogue.records import ImportItem, SkillLink
 from skillpath.engine.catalogue.store import CatalogueStore, StoredCredential
-from skillpath.engine.catalogue.vectors import CATALOGUE_BUNDLE, build_catalogue_bundle
+from skillpath.engine.catalogue.vectors import (
+    CATALOGUE_BUNDLE,
+    TEXT_VERSION,
+    CredentialSearch,
+    build_catalogue_bundle,
+)
 from skillpath.engine.config import Settings
 from skillpath.engine.embeddings import EmbeddingCache, ProgressFactory
 from skillpath.engine.gap import Gap, HeldSkill, TargetSkill, compute_gap
@@ -393,38 +401,108 @@ class Skillpath:
             }
         raise ValueError(f"unknown export format {fmt!r}: use json, elm or ob3")
 
+    @property
+    def _catalogue_expect(self) -> dict:
+        return {"encoder": self.encoder.fingerprint, "text_version": TEXT_VERSION}
+
     def refresh_catalogue_index(self, progress: ProgressFactory | None = None) -> dict:
-        """Rebuild the credential vectors if the store moved on since they were built."""
-        expect = {"encoder": self.encoder.fingerprint}
+        """Bring the credential vectors up to the store's revision, encoding only the
+        credentials that are new or changed since the bundle on disk (the manifest's
+        ``refresh`` says how many were encoded, reused and dropped)."""
+        expect = self._catalogue_expect
         manifest = read_manifest(self.settings.index_dir, CATALOGUE_BUNDLE)
-        if (
-            manifest
-            and manifest.get("encoder") == expect["encoder"]
-            and manifest.get("catalogue_revision") == self.catalogue.revision
-        ):
+        same_build = manifest is not None and all(manifest.get(k) == v for k, v in expect.items())
+        if same_build and manifest.get("catalogue_revision") == self.catalogue.revision:
             return manifest
-        bundle, revision = build_catalogue_bundle(
-            self.catalogue, self.encoder, self.embedding_cache, progress=progress
+        previous = None
+        if same_build:
+            try:
+                previous = load_bundle(self.settings.index_dir, CATALOGUE_BUNDLE, expect)
+            except (IndexMissing, IndexMismatch):
+                previous = None  # unreadable: rebuild from the embedding cache
+        bundle, revision, stats = build_catalogue_bundle(
+            self.catalogue,
+            self.encoder,
+            self.embedding_cache,
+            progress=progress,
+            previous=previous,
         )
-        save_bundle(self.settings.index_dir, bundle, {**expect, "catalogue_revision": revision})
-        self.__dict__.pop("catalogue_bundle", None)
+        save_bundle(
+            self.settings.index_dir,
+            bundle,
+            {**expect, "catalogue_revision": revision, "refresh": dataclasses.asdict(stats)},
+        )
+        for name in ("catalogue_bundle", "_credential_search", "_credential_bm25"):
+            self.__dict__.pop(name, None)
         return bundle.manifest
 
     @cached_property
     def catalogue_bundle(self) -> IndexBundle:
+        expect = self._catalogue_expect
         try:
-            bundle = load_bundle(
-                self.settings.index_dir, CATALOGUE_BUNDLE, {"encoder": self.encoder.fingerprint}
-            )
+            bundle = load_bundle(self.settings.index_dir, CATALOGUE_BUNDLE, expect)
         except (IndexMissing, IndexMismatch):
             self.refresh_catalogue_index()
-            bundle = load_bundle(
-                self.settings.index_dir, CATALOGUE_BUNDLE, {"encoder": self.encoder.fingerprint}
-            )
+            bundle = load_bundle(self.settings.index_dir, CATALOGUE_BUNDLE, expect)
         if bundle.manifest.get("catalogue_revision") != self.catalogue.revision:
             self.refresh_catalogue_index()
             return self.catalogue_bundle
         return bundle
+
+    def _current(self, name: str, build):  # noqa: ANN001, ANN202 - tiny private helper
+        """A per-revision object (search structures): rebuilt when the catalogue moved on."""
+        revision = self.catalogue.revision
+        held = self.__dict__.get(name)
+        if held is None or held[0] != revision:
+            with self._lock:
+                held = (revision, build())
+                self.__dict__[name] = held
+        return held[1]
+
+    def credential_canonical_ids(self) -> dict[str, str]:
+        """credential id → the id of the entry it is merged into, for every duplicate
+        (same course from two sources or in two languages); ids not listed stand alone."""
+        return dict(self.catalogue_snapshot().canonical)
+
+    def search_credentials(self, query: str | np.ndarray, k: int = 10) -> list[tuple[str, float]]:
+        """Credentials nearest to a text (encoded as a query) or a query vector, by cosine
+        over the FAISS credential index (exact up to 50k credentials, IVF above): [(id,
+        cosine)], best first, each duplicate group once under its canonical id."""
+        if isinstance(query, str):
+            vector = self.encoder.encode_queries([clean_query(query, "query")])
+        else:
+            vector = np.asarray(query, dtype=np.float32).reshape(1, -1)
+            if vector.shape[1] != self.encoder.dimension:
+                raise ValueError(
+                    f"query vector has {vector.shape[1]} dimensions; the "
+                    f"{self.encoder.name} index has {self.encoder.dimension}"
+                )
+        search = self._current("_credential_search", self._build_credential_search)
+        return search.search(vector, k)[0]
+
+    def _build_credential_search(self) -> CredentialSearch:
+        bundle = self.catalogue_bundle
+        ids = {rowid: cid for rowid, (cid, _) in self.catalogue.content_index().items()}
+        return CredentialSearch(bundle, ids, self.catalogue_snapshot().canonical)
+
+    @property
+    def credential_bm25(self) -> CredentialBM25:
+        """The BM25 index of the catalogue's text (title, outcomes, description), rebuilt
+        when the catalogue changes; ``score_ids`` scores a candidate set for ranking."""
+        return self._current("_credential_bm25", self._build_bm25)
+
+    def _build_bm25(self) -> CredentialBM25:
+        ids, texts = [], []
+        for stored in self.catalogue.iter_all():
+            r = stored.record
+            ids.append(r.id)
+            texts.append(bm25_text(r.title, r.learning_outcomes, r.description))
+        return CredentialBM25(ids, texts)
+
+    def search_credentials_bm25(self, query: str, k: int = 10) -> list[tuple[str, float]]:
+        """BM25 over the credentials' text: [(id, score)], best first, duplicates once."""
+        text = clean_query(query, "query")
+        return self.credential_bm25.search(text, k, self.catalogue_snapshot().canonical)
 
     # -- gap and recommendations ---------------------------------------------------------
     min_target_score: float = 0.5  # below this a free-text target is "no good match"
@@ -582,9 +660,15 @@ class Skillpath:
         if snapshot is not None and snapshot.revision == revision:
             return snapshot
         with self._lock:
-            entries = []
+            entries, keys = [], []
             for stored in self.catalogue.iter_all():
                 r = stored.record
+                text_length = len(r.description or "") + sum(map(len, r.learning_outcomes))
+                keys.append(
+                    DuplicateKeys(
+                        r.id, r.url, r.title, r.awarding_body, tuple(r.languages), text_length
+                    )
+                )
                 entries.append(
                     CatalogueEntry(
                         id=r.id,
@@ -606,7 +690,8 @@ class Skillpath:
                     )
                 )
             labels = {skill.uri: skill.preferred_label for skill in self.skills}
-            snapshot = CatalogueSnapshot.build(revision, entries, labels)
+            groups = duplicate_groups(keys)
+            snapshot = CatalogueSnapshot.build(revision, entries, labels, groups)
             self.__dict__["_snapshot"] = snapshot  # one reference swap: readers see old or new
             return snapshot
 
@@ -634,6 +719,15 @@ class Skillpath:
             max_pathway_items=request.max_pathway_items,
             exclude_ids=request.profile.completed_credentials,
         )
+        if snapshot.aliases:
+            ranking = ranking.model_copy(
+                update={
+                    "items": [
+                        item.model_copy(update={"also_as": snapshot.also_as(item.id)})
+                        for item in ranking.items
+                    ]
+                }
+            )
         notes = list(gap_response.notes)
         if not snapshot.entries:
             notes.append("the catalogue is empty: run `skillpath catalogue import` first")

@@ -45,6 +45,9 @@ CREATE INDEX IF NOT EXISTS credential_skills_skill ON credential_skills (skill_u
 """
 
 LinkSource = Literal["declared", "inferred", "tag"]
+# Validation context of a record read back: checks added after it was stored (an http(s)
+# url) clean it instead of failing the read.
+STORED = {"stored": True}
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ class CatalogueStore:
     def _credential(self, row: sqlite3.Row, links: list[StoredLink]) -> StoredCredential:
         return StoredCredential(
             rowid=row["rowid"],
-            record=MicroCredential.model_validate_json(row["record"]),
+            record=MicroCredential.model_validate_json(row["record"], context=STORED),
             links=tuple(links),
             content_hash=row["content_hash"],
             mapped_with=row["mapped_with"],
@@ -245,6 +248,28 @@ class CatalogueStore:
             for r in rows:
                 yield self._credential(r, links[r["rowid"]])
             last = rows[-1]["rowid"]
+
+    def content_index(self) -> dict[int, tuple[str, str]]:
+        """rowid → (id, content_hash) of every credential: what the vector index diffs
+        against to re-encode only changed credentials (no record is parsed)."""
+        return {
+            row[0]: (row[1], row[2])
+            for row in self.store.conn.execute("SELECT rowid, id, content_hash FROM credentials")
+        }
+
+    def get_many(self, rowids: Sequence[int]) -> list[StoredCredential]:
+        """The credentials with these rowids (those that exist), in rowid order."""
+        out: list[StoredCredential] = []
+        wanted = sorted(set(rowids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.store.conn.execute(
+                f"SELECT rowid, * FROM credentials WHERE rowid IN ({marks}) ORDER BY rowid", chunk
+            ).fetchall()
+            links = self._links([r["rowid"] for r in rows])
+            out.extend(self._credential(r, links[r["rowid"]]) for r in rows)
+        return out
 
     def stats(self) -> dict:
         conn = self.store.conn
