@@ -22,6 +22,7 @@ from rich.table import Table
 
 from skillpath.engine.service import Skillpath
 from skillpath.evaluation.benchmarks import BenchmarkFormatError
+from skillpath.evaluation.judged_cli import judged_command
 from skillpath.evaluation.skills_eval import (
     METHODS,
     SkillSplitResult,
@@ -174,7 +175,11 @@ def titles_command(
     console.print(title_table(result))
 
 
+evaluate_app.command("judged")(judged_command)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``skills`` and ``titles`` to an existing ``evaluate`` typer app."""
+    """Add ``skills``, ``titles`` and ``judged`` to an existing ``evaluate`` typer app."""
     app.command("skills")(skills_command)
     app.command("titles")(titles_command)
+    app.command("judged")(judged_command)

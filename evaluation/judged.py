@@ -165,8 +165,13 @@ def merge_judgments(files: Sequence[tuple[str, Judgments]]) -> MergedJudgments:
                     added += 1
                 elif target[cid] != grade:
                     merged.conflicts.append(
-                        {"case": case, "credential": cid, "kept": target[cid], "ignored": grade,
-                         "file": name}
+                        {
+                            "case": case,
+                            "credential": cid,
+                            "kept": target[cid],
+                            "ignored": grade,
+                            "file": name,
+                        }
                     )
         merged.added[name] = added
     return merged
@@ -524,8 +529,9 @@ def plot_judged(result: JudgedResult, path: Path) -> Path:
     case_ids = sorted(next(iter(result.per_case.values()), {}))
     for i, m in enumerate(methods):
         values = [result.per_case[m][c]["nDCG@10"] for c in case_ids]
-        right.scatter(np.arange(len(case_ids)) + (i - len(methods) / 2) * 0.1, values, s=14,
-                      label=m)
+        right.scatter(
+            np.arange(len(case_ids)) + (i - len(methods) / 2) * 0.1, values, s=14, label=m
+        )
     right.set_xticks(np.arange(len(case_ids)), case_ids, rotation=90, fontsize=7)
     right.set_ylim(-0.02, 1.02)
     right.set_title("nDCG@10 per case")

@@ -1,0 +1,189 @@
+"""``skillpath evaluate judged``: recommendation lists scored against graded judgments.
+
+The command itself; the scoring is in :mod:`skillpath.evaluation.judged`. It is registered
+onto the ``evaluate`` app by evaluation/cli.py and leads ``evaluate all``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from skillpath.evaluation.judged import (
+    METHODS,
+    METRICS,
+    JudgedFormatError,
+    JudgedResult,
+    check_methods,
+    default_paths,
+    load_cases,
+    load_judgments,
+    plot_judged,
+    run_judged,
+)
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _p(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def summary_table(result: JudgedResult) -> Table:
+    table = Table(
+        title=f"Judged recommendations: {result.cases} cases, {result.judged_pairs:,} judged "
+        f"pairs ({', '.join(Path(f).name for f in result.judgment_files)})"
+    )
+    for column in ("method", *METRICS, f"Δ nDCG@10 vs {result.baseline}", "p (t / W / perm)"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for method, means in result.methods.items():
+        sig = result.significance.get(method, {}).get("nDCG@10")
+        delta = f"{-sig['mean_diff']:+.3f}" if sig else "—"
+        ps = " / ".join(_p(sig[k]) for k in ("p_t", "p_wilcoxon", "p_permutation")) if sig else "—"
+        table.add_row(method, *(f"{means[m]:.3f}" for m in METRICS), delta, ps)
+    return table
+
+
+def per_case_table(result: JudgedResult, targets: dict[str, str]) -> Table:
+    table = Table(title="nDCG@10 per case (P@5 in brackets)")
+    table.add_column("case")
+    table.add_column("target")
+    for method in result.methods:
+        table.add_column(method, justify="right")
+    for case_id in sorted(targets):
+        row = [case_id, targets[case_id]]
+        for method in result.methods:
+            m = result.per_case[method][case_id]
+            row.append(f"{m['nDCG@10']:.2f} ({m['P@5']:.1f})")
+        table.add_row(*row)
+    return table
+
+
+def evaluate_judged(
+    service: Any,
+    cases_path: Path | None,
+    judgment_paths: list[Path] | None,
+    methods: list[str] | None,
+    progress: Any = None,
+    with_unjudged: bool = False,
+) -> tuple[JudgedResult, dict[str, str]]:
+    """Read the files (defaults: the shared dev set + bench/judgments-extra.json) and run."""
+    default_cases, default_judgments = default_paths(service.settings.shared_dir)
+    cases_path = cases_path or default_cases
+    paths = list(judgment_paths or default_judgments)
+    for path in [cases_path, *paths]:
+        if not Path(path).exists():
+            raise FileNotFoundError(f"{path}: no such file")
+    cases = load_cases(cases_path)
+    files = [(str(p), load_judgments(p)) for p in paths]
+    result = run_judged(
+        service,
+        cases,
+        files,
+        check_methods(methods or METHODS),
+        progress=progress,
+        with_unjudged=with_unjudged,
+    )
+    return result, {c.id: c.target for c in cases}
+
+
+def judged_command(
+    cases: Annotated[
+        Path | None,
+        typer.Option("--cases", help="Cases JSON. Default: <shared>/bench/recommendations/."),
+    ] = None,
+    judgments: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--judgments",
+            help="Judgments: JSON {case: {credential: grade}} or TREC qrels; repeatable, "
+            "merged in order (a given grade is never changed). Default: the shared dev "
+            "judgments + bench/judgments-extra.json if present.",
+        ),
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option("--method", help=f"Methods to run (default: {', '.join(METHODS)})."),
+    ] = None,
+    unjudged_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--unjudged-out",
+            help="Write every unjudged (case, credential) of any top 10 here, pooled and "
+            "blind (no method named), for a judge to grade.",
+        ),
+    ] = None,
+    results_root: Annotated[
+        Path, typer.Option("--results", help="Folder for results/<timestamp>/ (plot, JSON).")
+    ] = Path("results"),
+    plot: Annotated[bool, typer.Option(help="Draw judged.png into the results folder.")] = True,
+    per_case: Annotated[bool, typer.Option(help="Print the per-case table.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """nDCG@10/@5, P@5 and unjudged@10 of each method on judged career moves, side by side,
+    with paired significance tests against skillpath."""
+    from skillpath.engine.cli import progress_bars
+    from skillpath.evaluation import cli as eval_cli
+
+    try:
+        if method:
+            check_methods(method)  # a usage error before the engine loads
+        sp = eval_cli.service()
+        with progress_bars() as progress:
+            result, targets = evaluate_judged(
+                sp, cases, judgments, method, progress, with_unjudged=unjudged_out is not None
+            )
+        out = write_results(result, results_root, plot)
+        if unjudged_out is not None:
+            unjudged_out.parent.mkdir(parents=True, exist_ok=True)
+            unjudged_out.write_text(
+                json.dumps(result.unjudged, indent=2, ensure_ascii=False) + "\n", "utf-8"
+            )
+    except (JudgedFormatError, ValueError, KeyError, RuntimeError, OSError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return
+    console.print(summary_table(result))
+    if per_case:
+        console.print(per_case_table(result, targets))
+    if result.conflicts:
+        console.print(
+            f"[yellow]{len(result.conflicts)} judgment conflict(s) kept the first "
+            "grade[/yellow] (see results.json)"
+        )
+    if unjudged_out is not None:
+        console.print(f"{len(result.unjudged)} unjudged items → {unjudged_out}", highlight=False)
+    console.print(f"results: {out}", highlight=False)
+
+
+def write_results(result: JudgedResult, root: Path, plot: bool = True) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    out = Path(root) / f"judged-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "judged.json").write_text(
+        json.dumps({"generated": stamp, **result.to_dict()}, indent=2, ensure_ascii=False),
+        "utf-8",
+    )
+    if plot:
+        plot_judged(result, out / "judged.png")
+    return out
+
+
+def judged_section(service: Any, quick: bool = False) -> dict[str, Any]:
+    """The judged evaluation as a section of ``evaluate all`` (every method, default files)."""
+    t0 = time.perf_counter()
+    result, _ = evaluate_judged(service, None, None, None)
+    data = result.to_dict()
+    data["seconds_total"] = time.perf_counter() - t0
+    return data
