@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,19 +39,48 @@ def _p(value: float) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def summary_table(result: JudgedResult) -> Table:
+def _sig_cells(data: Mapping[str, Any], method: str) -> tuple[str, str]:
+    sig = data["significance"].get(method, {}).get("nDCG@10")
+    if not sig:
+        return "—", "—"
+    ps = " / ".join(_p(sig[k]) for k in ("p_t", "p_wilcoxon", "p_permutation"))
+    return f"{-sig['mean_diff']:+.3f}", ps
+
+
+def summary_table(data: Mapping[str, Any]) -> Table:
+    """The means table of a judged run (``JudgedResult.to_dict()``)."""
+    files = ", ".join(Path(f).name for f in data["judgment_files"])
     table = Table(
-        title=f"Judged recommendations: {result.cases} cases, {result.judged_pairs:,} judged "
-        f"pairs ({', '.join(Path(f).name for f in result.judgment_files)})"
+        title=f"Judged recommendations: {data['cases']} cases, {data['judged_pairs']:,} judged "
+        f"pairs ({files})"
     )
-    for column in ("method", *METRICS, f"Δ nDCG@10 vs {result.baseline}", "p (t / W / perm)"):
+    for column in ("method", *METRICS, f"Δ nDCG@10 vs {data['baseline']}", "p (t / W / perm)"):
         table.add_column(column, justify="left" if column == "method" else "right")
-    for method, means in result.methods.items():
-        sig = result.significance.get(method, {}).get("nDCG@10")
-        delta = f"{-sig['mean_diff']:+.3f}" if sig else "—"
-        ps = " / ".join(_p(sig[k]) for k in ("p_t", "p_wilcoxon", "p_permutation")) if sig else "—"
-        table.add_row(method, *(f"{means[m]:.3f}" for m in METRICS), delta, ps)
+    for method, means in data["methods"].items():
+        table.add_row(method, *(f"{means[m]:.3f}" for m in METRICS), *_sig_cells(data, method))
     return table
+
+
+def judged_markdown(data: Mapping[str, Any]) -> list[str]:
+    """The judged section of the ``evaluate all`` report (it leads the report)."""
+    lines = [
+        "## Judged recommendations (people's grades)",
+        "",
+        f"{data['cases']} career moves, {data['judged_pairs']:,} graded (case, credential) "
+        f"pairs from {', '.join(f'`{Path(f).name}`' for f in data['judgment_files'])}; grades "
+        "0-3 against an advisor's rubric. nDCG with gain 2^grade-1 (ideal from the judged "
+        "items), P@5 = share of the top 5 graded >= 2, unjudged@10 = share of the top 10 no "
+        "one graded (counted 0: a method with many is under-measured). p: paired t / "
+        f"Wilcoxon / permutation over cases, each method vs {data['baseline']}.",
+        "",
+        f"| method | {' | '.join(METRICS)} | Δ nDCG@10 | p |",
+        "|---|" + "---:|" * (len(METRICS) + 2),
+    ]
+    for method, means in data["methods"].items():
+        delta, ps = _sig_cells(data, method)
+        cells = " | ".join(f"{means[m]:.3f}" for m in METRICS)
+        lines.append(f"| {method} | {cells} | {delta} | {ps} |")
+    return [*lines, ""]
 
 
 def per_case_table(result: JudgedResult, targets: dict[str, str]) -> Table:
@@ -154,7 +184,7 @@ def judged_command(
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return
-    console.print(summary_table(result))
+    console.print(summary_table(result.to_dict()))
     if per_case:
         console.print(per_case_table(result, targets))
     if result.conflicts:
@@ -181,7 +211,8 @@ def write_results(result: JudgedResult, root: Path, plot: bool = True) -> Path:
 
 
 def judged_section(service: Any, quick: bool = False) -> dict[str, Any]:
-    """The judged evaluation as a section of ``evaluate all`` (every method, default files)."""
+    """The judged evaluation as a section of ``evaluate all`` (every method, default files;
+    ``quick`` changes nothing: 30 cases take about a minute)."""
     t0 = time.perf_counter()
     result, _ = evaluate_judged(service, None, None, None)
     data = result.to_dict()

@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from skillpath.evaluation.judged_cli import judged_section
+from skillpath.evaluation.judged_cli import summary_table as judged_summary_table
 from skillpath.evaluation.recommend_eval import (
     DEFAULT_LENSES,
     LENSES,
@@ -232,6 +234,12 @@ def register(app: typer.Typer) -> None:
         with errors():
             sp = service()
             chosen = _learners(sample, quick, learners)
+            err.print("running the judged evaluation…")  # it leads: people's grades come first
+            judged = _other_eval("judged", judged_section, sp, quick)
+            if isinstance(judged, str):
+                results["todo"].append(judged)
+            else:
+                results["judged"] = judged
             with progress_bars() as progress:
                 results["recommend"] = evaluate_recommendations(
                     sp, chosen, lenses, progress, model_sample
@@ -256,6 +264,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(results)
             return
+        if "judged" in results:
+            console.print(judged_summary_table(results["judged"]))
         print_tables(results["recommend"])
         for todo in results["todo"]:
             console.print(f"[yellow]not run:[/yellow] {todo}", highlight=False)

@@ -231,6 +231,15 @@ LENS_CAVEATS = {
 }
 
 
+def _judged_lines(results: Mapping[str, Any]) -> list[str]:
+    """The judged section (people's grades), which leads the report when it was run."""
+    if not isinstance(results.get("judged"), dict):
+        return []
+    from skillpath.evaluation.judged_cli import judged_markdown
+
+    return judged_markdown(results["judged"])
+
+
 def render_markdown(results: Mapping[str, Any], plots: Sequence[str], command: str) -> str:
     rec = results["recommend"]
     cfg = rec["config"]
@@ -239,6 +248,7 @@ def render_markdown(results: Mapping[str, Any], plots: Sequence[str], command: s
         "",
         f"Generated {results['generated']} by `{command}` in {results['seconds']:.0f} s.",
         "",
+        *_judged_lines(results),
         "## Recommendation",
         "",
         f"{rec['learners']['n']} simulated learners "
