@@ -9,8 +9,69 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _packaged_shared_dir() -> Path:
+    """``../shared`` relative to the working directory (the checkout's neighbour).
+
+    Never relative to ``__file__``: installed from a wheel the package sits in site-packages,
+    where no ``shared`` folder is. Set ``SKILLPATH_SHARED_DIR`` anywhere else.
+    """
+    return Path("../shared")
+
+
+class Tuning(BaseModel):
+    """Every weight and threshold of the recommendation path, in one place.
+
+    Set from the environment as ``SKILLPATH_TUNING__<FIELD>`` (e.g.
+    ``SKILLPATH_TUNING__OPTIONAL_WEIGHT=0.5``). The defaults are the values the benchmarks in
+    docs/benchmarks.md were measured with; they were chosen on development data only.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # gap (engine/gap.py)
+    optional_weight: float = Field(
+        0.3, ge=0, le=1, description="Weight of an optional target skill (essential: 1)."
+    )
+    partial_threshold: float = Field(
+        0.75, ge=0, le=1, description="Similarity from which a held skill earns partial credit."
+    )
+    confidence_floor: float = Field(
+        0.5, ge=0, le=1, description="Held-skill confidence below which it earns no credit."
+    )
+    similar_credit: float = Field(
+        0.5, ge=0, le=1, description="Most credit a merely similar held skill earns."
+    )
+    similar_held: int = Field(3, ge=1, description="Closest held skills looked at per target.")
+    # learner profile (engine/learner.py) and target resolution
+    occupation_confidence: float = Field(
+        0.6, ge=0, le=1, description="Confidence of the essential skills of a past occupation."
+    )
+    min_target_score: float = Field(
+        0.5, ge=0, le=1, description="Below this a free-text job title is 'no good match'."
+    )
+    # retrieval (engine/recommendation.py)
+    neighbour_similarity: float = Field(
+        0.8, ge=0, le=1, description="Cosine from which a taught skill stands in for a gap skill."
+    )
+    neighbours_per_skill: int = Field(5, ge=0, description="Taught neighbours per gap skill.")
+    candidates_per_skill: int = Field(30, ge=1, description="Credentials retrieved per skill.")
+    # ranking (engine/ranking.py RankWeights)
+    rank_workload: float = Field(0.1, ge=0, le=1, description="Bonus for a light workload.")
+    rank_level: float = Field(0.1, ge=0, le=1, description="Bonus for a matching EQF level.")
+    rank_reference_ects: float = Field(5.0, gt=0, description="Workload counted as 'light'.")
+
+    def gap_options(self) -> dict[str, float]:
+        """The keyword arguments :func:`skillpath.engine.gap.compute_gap` takes."""
+        return {
+            "optional_weight": self.optional_weight,
+            "partial_threshold": self.partial_threshold,
+            "confidence_floor": self.confidence_floor,
+            "similar_credit": self.similar_credit,
+        }
 
 
 class Settings(BaseSettings):
@@ -20,11 +81,15 @@ class Settings(BaseSettings):
     folder with ESCO, the catalogues and the benchmarks (``../shared`` beside the checkout).
     """
 
-    model_config = SettingsConfigDict(env_prefix="SKILLPATH_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SKILLPATH_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
 
     home: Path = Field(Path("var"), description="Data directory: store, indexes, caches.")
     shared_dir: Path = Field(
-        Path("../shared"), description="Folder with esco/, catalogue/, bench/, standards/."
+        default_factory=_packaged_shared_dir,
+        description="Folder with esco/, catalogue/, bench/, standards/ (the one way every "
+        "layer finds it; set SKILLPATH_SHARED_DIR when not running beside the checkout).",
     )
     esco_paths: list[Path] = Field(
         default_factory=list,
@@ -63,6 +128,7 @@ class Settings(BaseSettings):
     max_k: int = Field(50, ge=1, le=100, description="Most results per search or ranking.")
     max_page_size: int = Field(100, ge=1, description="Most credentials per page.")
     max_batch: int = Field(10, ge=1, description="Most requests in one recommendation batch.")
+    tuning: Tuning = Field(default_factory=Tuning, description="Weights and thresholds.")
 
     @property
     def db_path(self) -> Path:
@@ -80,6 +146,16 @@ class Settings(BaseSettings):
     @property
     def embedding_cache_path(self) -> Path:
         return (self.cache_dir or self.home / "cache") / "embeddings.sqlite"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Trained matcher artefacts written by ``evaluation/train_matcher.py``; read before
+        the ones shipped in the package."""
+        return self.home / "artifacts"
+
+    def shared(self, *parts: str) -> Path:
+        """A path inside the shared folder, e.g. ``settings.shared("bench", "job-titles")``."""
+        return self.shared_dir.joinpath(*parts)
 
     @cached_property
     def resolved_esco_paths(self) -> list[Path]:
