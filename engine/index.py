@@ -27,8 +27,10 @@ from typing import Any
 import faiss
 import numpy as np
 
+from skillpath.engine.errors import IndexNotReady
 
-class IndexError_(RuntimeError):
+
+class IndexError_(IndexNotReady):
     """Base for index problems (named so as not to shadow the builtin ``IndexError``)."""
 
 

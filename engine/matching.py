@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from skillpath.engine.errors import InvalidInput
 from skillpath.engine.index import IndexBundle
 from skillpath.engine.statements import Statement, split_statements
 from skillpath.esco.records import Occupation, Skill
@@ -40,7 +41,7 @@ from skillpath.models.encoder import Encoder
 from skillpath.models.lexical import LexicalConfig, LexicalIndex
 
 
-class InvalidQuery(ValueError):
+class InvalidQuery(InvalidInput):
     """The input cannot be matched: not a string, or nothing left to match."""
 
 

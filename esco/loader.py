@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skillpath.engine.errors import ImportFormatError
 from skillpath.esco.records import (
     BroaderRelation,
     Collection,
@@ -37,7 +38,7 @@ _SUFFIX = re.compile(r"_(?P<lang>[a-z]{2,3}(?:-[A-Za-z]+)?)$")
 _VERSION = re.compile(r"v(\d+(?:\.\d+)+)")
 
 
-class EscoFormatError(ValueError):
+class EscoFormatError(ImportFormatError):
     """A file of the download is missing, unreadable or lacks a column.
 
     The message names the file (and line/column where known) so the user can fix the download.

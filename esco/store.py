@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from skillpath.engine.errors import IndexNotReady, NotFound  # NotFound: re-exported, old name
 from skillpath.esco.records import EscoTaxonomy, IngestSummary, Occupation, Skill
 
 SCHEMA = """
@@ -98,15 +99,8 @@ _ESCO_TABLES = (
 )
 
 
-class StoreError(RuntimeError):
+class StoreError(IndexNotReady):
     """The store is missing something the caller needs (e.g. ESCO was never ingested)."""
-
-
-class NotFound(KeyError):
-    """A URI or label names nothing in the store."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
-        return str(self.args[0]) if self.args else "not found"
 
 
 def _skill(row: sqlite3.Row) -> Skill:

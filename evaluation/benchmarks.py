@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from skillpath.engine.errors import ImportFormatError
+
 csv.field_size_limit(sys.maxsize)
 
 SKILL_SPLITS: dict[str, str] = {
@@ -45,7 +47,7 @@ _TITLE_COLUMNS = ("vacancyTitle", "conceptUri")
 SkillFormat = Literal["annotations", "skillskape"]
 
 
-class BenchmarkFormatError(ValueError):
+class BenchmarkFormatError(ImportFormatError):
     """A benchmark file is missing, unreadable or lacks the columns its format needs.
 
     The message names the file (and the row where known) so the data can be fixed.

@@ -20,6 +20,8 @@ from importlib.metadata import version as package_version
 
 import numpy as np
 
+from skillpath.engine.errors import InvalidInput
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -140,7 +142,7 @@ class E5Encoder(Encoder):
 ENCODERS: dict[str, Callable[[], Encoder]] = {"minilm": MiniLMEncoder, "e5": E5Encoder}
 
 
-class UnknownEncoder(ValueError):
+class UnknownEncoder(InvalidInput):
     pass
 
 

@@ -35,6 +35,7 @@ from skillpath.engine.catalogue.parsing import (
     parse_text,
 )
 from skillpath.engine.catalogue.records import ImportIssue, ImportItem, MicroCredential
+from skillpath.engine.errors import ImportFormatError
 from skillpath.engine.statements import normalize_text, split_statements
 
 __all__ = [
@@ -65,7 +66,7 @@ _ASSIGNABLE = frozenset(MicroCredential.model_fields) - {
 }
 
 
-class MappingError(ValueError):
+class MappingError(ImportFormatError):
     """A mapping file that cannot be used; the message names the file and the key."""
 
 
