@@ -187,7 +187,8 @@ def save_bundle(index_dir: Path, bundle: IndexBundle, meta: dict[str, Any]) -> P
     """Write ``bundle`` to a fresh folder, then atomically point the manifest at it."""
     index_dir.mkdir(parents=True, exist_ok=True)
     folder_name = f"{bundle.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    staging = index_dir / f".tmp-{folder_name}"
+    # The staging folder names its process: a concurrent save must not delete it (below).
+    staging = index_dir / f".tmp-{folder_name}-p{os.getpid()}"
     staging.mkdir()
     files: dict[str, dict[str, Any]] = {}
     for key, vindex in bundle.indexes.items():
@@ -210,9 +211,11 @@ def save_bundle(index_dir: Path, bundle: IndexBundle, meta: dict[str, Any]) -> P
         "files": files,
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    for path in staging.iterdir():  # the data itself on disk before any rename points at it
+        _fsync_file(path)
     _fsync_dir(staging)
     os.replace(staging, index_dir / folder_name)
-    tmp_manifest = index_dir / f".{bundle.name}.manifest.json.tmp"
+    tmp_manifest = index_dir / f".{bundle.name}.manifest.json.{uuid.uuid4().hex[:8]}.tmp"
     tmp_manifest.write_text(json.dumps(manifest, indent=2))
     with tmp_manifest.open("rb") as fh:
         os.fsync(fh.fileno())
@@ -224,8 +227,31 @@ def save_bundle(index_dir: Path, bundle: IndexBundle, meta: dict[str, Any]) -> P
     if previous and previous.get("folder") not in (None, folder_name):
         shutil.rmtree(index_dir / previous["folder"], ignore_errors=True)
     for stale in index_dir.glob(f".tmp-{bundle.name}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        if _abandoned(stale):
+            shutil.rmtree(stale, ignore_errors=True)
     return index_dir / folder_name
+
+
+def _abandoned(staging: Path) -> bool:
+    """A staging folder whose process is gone (or, without a pid, older than an hour)."""
+    pid = staging.name.rpartition("-p")[2]
+    if not pid.isdigit():
+        try:
+            return time.time() - staging.stat().st_mtime > 3600
+        except OSError:  # removed meanwhile
+            return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _fsync_dir(path: Path) -> None:
