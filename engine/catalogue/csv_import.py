@@ -34,7 +34,13 @@ from skillpath.engine.catalogue.parsing import (
     parse_list_literal,
     parse_text,
 )
-from skillpath.engine.catalogue.records import ImportIssue, ImportItem, MicroCredential
+from skillpath.engine.catalogue.records import (
+    ImportIssue,
+    ImportItem,
+    MicroCredential,
+    check_url,
+    issue_from,
+)
 from skillpath.engine.errors import ImportFormatError
 from skillpath.engine.statements import normalize_text, split_statements
 
@@ -153,6 +159,8 @@ class CsvMapping(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> CsvMapping:
+        if ":" in self.source or not self.source.strip():
+            raise ValueError(f"source {self.source!r}: not blank, no ':' (it ends the source)")
         for name in [*self.fields, *self.constants]:
             if name not in _ASSIGNABLE:
                 raise ValueError(f"unknown record field {name!r}")
@@ -276,6 +284,8 @@ def _build(
             else:
                 present = [c for c in cells if not is_missing(c)]
                 value = parser(spec.joiner.join(present)) if present else parser(None)
+            if name == "url" and isinstance(value, str):
+                value = check_url(value)  # else a warning: the link is dropped, the row kept
         except (ValueError, TypeError) as exc:
             if spec.required:
                 raise _RowError(name, f"cannot parse {name}: {exc}") from exc
@@ -404,11 +414,7 @@ def _row_items(
         yield ImportIssue(line=line, field=exc.field, reason=exc.reason, external_id=external_id)
         return
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        yield ImportIssue(
-            line=line, field=field, reason=f"invalid {field}: {err['msg']}", external_id=external_id
-        )
+        yield issue_from(exc, external_id, line)
         return
     seen[external_id] = line
     for w in warnings:

@@ -25,6 +25,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from skillpath.engine.catalogue.jsonld import as_list as _as_list
 from skillpath.engine.catalogue.jsonld import read_objects
 from skillpath.engine.catalogue.jsonld import types as _types
@@ -45,7 +47,9 @@ from skillpath.engine.catalogue.records import (
     ImportItem,
     MicroCredential,
     SkillLink,
+    check_url,
     is_esco_skill_uri,
+    issue_from,
 )
 from skillpath.engine.statements import normalize_text, split_statements
 
@@ -388,6 +392,12 @@ def _record(
             break
     homepage = _first(spec.get("homepage"))
     url = homepage.get("contentURL") if isinstance(homepage, Mapping) else homepage
+    if isinstance(url, str):
+        try:
+            url = check_url(url)
+        except ValueError as exc:  # dropped (a javascript: link is never served), record kept
+            warnings.append(ImportIssue(field="homepage", reason=str(exc), severity="warning"))
+            url = None
     subjects = [lbl for t in _as_list(spec.get("thematicArea")) if (lbl := _label(t))]
     description = _text(spec.get("description")) or (
         _text(claim.get("description")) if claim else None
@@ -425,7 +435,10 @@ def _record(
             outcomes_source="learningOutcome" if outcomes else None,
             declared_skills=skills,
         )
-    except ValueError as exc:  # pydantic ValidationError is a ValueError
+    except ValidationError as exc:
+        yield issue_from(exc, external_id)
+        return
+    except ValueError as exc:
         yield ImportIssue(external_id=external_id, reason=f"invalid record: {exc}")
         return
     for w in warnings:

@@ -19,6 +19,11 @@ from skillpath.engine.catalogue.store import CatalogueStore, StoredLink
 from skillpath.engine.statements import split_statements
 
 FALLBACK_STATEMENTS = 12  # description sentences mapped when a record states no outcomes
+# Issues kept in a summary: an 8 MiB "[1,1,...]" body is millions of skipped objects, and a
+# list of them all would be a response (and memory) many times the body. The counts
+# (skipped, warnings, issue_count, skip_reasons) stay exact; ``issues_omitted`` says how many
+# were not listed.
+MAX_ISSUES = 1_000
 
 
 def mapping_statements(record: MicroCredential) -> list[str]:
@@ -29,6 +34,25 @@ def mapping_statements(record: MicroCredential) -> list[str]:
         return list(record.learning_outcomes)
     sentences = [s.text for s in split_statements(record.description or "")]
     return [record.title, *sentences[:FALLBACK_STATEMENTS]]
+
+
+# An issued credential (ELM / OB3 with a credential subject) names a person: the catalogue
+# keeps the offering and drops these fields before anything is stored or served.
+PERSONAL_FIELDS = ("learner", "grade", "issued_on")
+
+
+def without_person(record: MicroCredential) -> tuple[MicroCredential, ImportIssue | None]:
+    """``record`` with the credential subject's personal fields dropped, and a warning saying so."""
+    present = [name for name in PERSONAL_FIELDS if getattr(record, name) is not None]
+    if not present or (record.learner is None and record.grade is None):
+        return record, None  # a bare issue date on an offering is not personal
+    issue = ImportIssue(
+        field=", ".join(present),
+        reason="issued credential: the learner's personal data was dropped; the offering is kept",
+        external_id=record.external_id,
+        severity="warning",
+    )
+    return record.model_copy(update=dict.fromkeys(present)), issue
 
 
 @dataclass(frozen=True)
@@ -66,18 +90,27 @@ class ImportSummary:
     seconds: float = 0.0
     issues: list[ImportIssue] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+    issue_count: int = 0  # every issue, listed or not
+    issues_omitted: int = 0  # issues past MAX_ISSUES, counted but not listed
+    reason_counts: dict[str, int] = field(default_factory=dict)  # skipped, by reason
 
     @property
     def records(self) -> int:
         return self.imported + self.updated + self.unchanged
 
+    def add_issue(self, issue: ImportIssue, max_issues: int = MAX_ISSUES) -> None:
+        """Count ``issue`` exactly; list it only while fewer than ``max_issues`` are listed."""
+        self.issue_count += 1
+        if issue.severity == "skipped":
+            key = issue.reason.split(":")[0][:80]
+            self.reason_counts[key] = self.reason_counts.get(key, 0) + 1
+        if len(self.issues) < max_issues:
+            self.issues.append(issue)
+        else:
+            self.issues_omitted += 1
+
     def skip_reasons(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for issue in self.issues:
-            if issue.severity == "skipped":
-                key = issue.reason.split(":")[0][:80]
-                counts[key] = counts.get(key, 0) + 1
-        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+        return dict(sorted(self.reason_counts.items(), key=lambda kv: -kv[1]))
 
 
 def _links_for(
@@ -92,7 +125,7 @@ def _links_for(
         uri = declared.uri.replace("https://", "http://", 1)
         if not known_skill(uri):
             summary.warnings += 1
-            summary.issues.append(
+            summary.add_issue(
                 ImportIssue(
                     field="declared_skills",
                     reason=f"declared skill {uri} is not an ESCO skill of this release; kept out",
@@ -166,7 +199,7 @@ def import_items(
 
     for item in items:
         if isinstance(item, ImportIssue):
-            summary.issues.append(item)
+            summary.add_issue(item)
             if item.severity == "skipped":
                 summary.read += 1
                 summary.skipped += 1
@@ -176,9 +209,13 @@ def import_items(
                 summary.warnings += 1
             continue
         summary.read += 1
+        item, personal = without_person(item)
+        if personal is not None:
+            summary.warnings += 1
+            summary.add_issue(personal)
         if item.id in seen:
             summary.skipped += 1
-            summary.issues.append(
+            summary.add_issue(
                 ImportIssue(reason="duplicate id in this import", external_id=item.external_id)
             )
             continue

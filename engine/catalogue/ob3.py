@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from skillpath.engine.catalogue.jsonld import as_list as _as_list
 from skillpath.engine.catalogue.jsonld import read_objects
 from skillpath.engine.catalogue.jsonld import types as _types
@@ -44,6 +46,7 @@ from skillpath.engine.catalogue.records import (
     MicroCredential,
     SkillLink,
     is_esco_skill_uri,
+    issue_from,
 )
 from skillpath.engine.statements import normalize_text, split_statements
 
@@ -271,6 +274,9 @@ def _record(
             outcomes_source="criteria.narrative" if outcomes else None,
             declared_skills=skills,
         )
+    except ValidationError as exc:
+        yield issue_from(exc, external_id)
+        return
     except ValueError as exc:
         yield ImportIssue(external_id=external_id, reason=f"invalid record: {exc}")
         return

@@ -14,9 +14,19 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from skillpath.engine.statements import normalize_text
 
@@ -38,6 +48,55 @@ Stackability = Literal["stand-alone", "part-of-larger-credential"]
 
 ESCO_SKILL_PREFIX = "http://data.europa.eu/esco/skill/"
 
+# Field caps. Imports took any length, and a 1 MiB description cost minutes of CPU under the
+# write lock; a record over a cap is refused with an issue naming the field (the rest of the
+# import goes on). The longest values in the four real catalogues are well below: description
+# 41.6k characters, prerequisites 4.2k, a learning outcome 3.5k, 71 outcomes, 58 tags.
+MAX_SOURCE_CHARS = 64
+MAX_ID_CHARS = 500
+MAX_TITLE_CHARS = 1_000
+MAX_DESCRIPTION_CHARS = 100_000
+MAX_TEXT_CHARS = 20_000  # other free-text fields (prerequisites, assessment, ...)
+MAX_URL_CHARS = 2_048
+MAX_LIST_ITEMS = 500  # learning outcomes, skill tags, declared skills, languages
+MAX_ITEM_CHARS = 10_000  # one learning outcome or tag
+
+_Item = Annotated[str, StringConstraints(max_length=MAX_ITEM_CHARS)]
+
+
+def _text() -> Any:
+    return Field(None, max_length=MAX_TEXT_CHARS)
+
+
+def check_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL with a host, else ValueError.
+
+    A ``javascript:`` or ``data:`` URL in a catalogue record would run in the page of every
+    client that links the course.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {url[:80]!r}")
+    if any(ch.isspace() for ch in url):
+        raise ValueError(f"a URL has no spaces: {url[:80]!r}")
+    return url
+
+
+def issue_from(
+    exc: ValidationError, external_id: str | None = None, line: int | None = None
+) -> ImportIssue:
+    """A skipped-record issue naming the first invalid field (no echo of a long value)."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or None
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return ImportIssue(
+        line=line,
+        field=field,
+        reason=f"invalid {field or 'record'}: {err['msg']}{more}",
+        external_id=(external_id or "")[:MAX_ID_CHARS] or None,
+    )
+
 
 def is_esco_skill_uri(uri: str | None) -> bool:
     """True for an ESCO skill/competence URI (http or https, any ESCO version)."""
@@ -55,9 +114,9 @@ class DeclaredSkill(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    uri: str
-    label: str | None = None
-    outcome: str | None = None
+    uri: str = Field(..., max_length=MAX_URL_CHARS)
+    label: str | None = Field(None, max_length=MAX_ITEM_CHARS)
+    outcome: str | None = Field(None, max_length=MAX_ITEM_CHARS)
 
 
 class SkillLink(BaseModel):
@@ -89,48 +148,52 @@ class MicroCredential(BaseModel):
 
     # identity
     id: str = ""
-    source: str
-    external_id: str
+    source: str = Field(
+        ...,
+        max_length=MAX_SOURCE_CHARS,
+        description="Catalogue source, e.g. `edx`; no `:` (it separates source and id).",
+    )
+    external_id: str = Field(..., max_length=MAX_ID_CHARS)
 
     # Annex I, mandatory elements
-    learner: str | None = None
-    title: str
-    country: str | None = None
-    region: str | None = None
-    awarding_body: str | None = None
+    learner: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    title: str = Field(..., max_length=MAX_TITLE_CHARS)
+    country: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    region: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    awarding_body: str | None = Field(None, max_length=MAX_TEXT_CHARS)
     issued_on: date | None = None
-    learning_outcomes: list[str] = Field(default_factory=list)
+    learning_outcomes: list[_Item] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     ects: float | None = Field(None, ge=0)
     hours: float | None = Field(None, ge=0)
     eqf_level: int | None = Field(None, ge=1, le=8)
-    nqf_level: str | None = None
-    assessment_type: str | None = None
+    nqf_level: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    assessment_type: str | None = _text()
     mode: Mode | None = None
-    quality_assurance: str | None = None
+    quality_assurance: str | None = _text()
 
     # Annex I, optional elements
-    prerequisites: str | None = None
-    supervision_and_identity_verification: str | None = None
-    grade: str | None = None
+    prerequisites: str | None = _text()
+    supervision_and_identity_verification: str | None = _text()
+    grade: str | None = Field(None, max_length=MAX_TITLE_CHARS)
     stackability: Stackability | None = None
-    part_of: str | None = None
-    url: str | None = None
-    languages: list[str] = Field(default_factory=list)
+    part_of: str | None = _text()
+    url: str | None = Field(None, max_length=MAX_URL_CHARS, description="http(s) only.")
+    languages: list[str] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
     # catalogue extras
     price: float | None = Field(None, ge=0)
-    currency: str | None = None
+    currency: str | None = Field(None, max_length=MAX_TITLE_CHARS)
     is_free: bool | None = None
     certificate_price: float | None = Field(None, ge=0)  # paid certificate of a free course
     rating: float | None = None
     review_count: int | None = Field(None, ge=0)
-    provider_skill_tags: list[str] = Field(default_factory=list)
-    level_text: str | None = None
-    subject: str | None = None
-    description: str | None = None
-    credential_type: str | None = None
-    outcomes_source: str | None = None
-    declared_skills: list[DeclaredSkill] = Field(default_factory=list)
+    provider_skill_tags: list[_Item] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    level_text: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    subject: str | None = _text()
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION_CHARS)
+    credential_type: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    outcomes_source: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    declared_skills: list[DeclaredSkill] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
     @model_validator(mode="after")
     def _derive_id(self) -> MicroCredential:
@@ -145,6 +208,26 @@ class MicroCredential(BaseModel):
         if not v:
             raise ValueError("must not be blank")
         return v
+
+    @field_validator("source")
+    @classmethod
+    def _no_colon(cls, v: str) -> str:
+        # "a:b" + "c" and "a" + "b:c" would both be the id "a:b:c"
+        if ":" in v:
+            raise ValueError("must not contain ':' (it separates the source from the id)")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return None
+        try:
+            return check_url(v)
+        except ValueError:
+            if (info.context or {}).get("stored"):
+                return None  # stored before this check existed: never served, not fatal
+            raise
 
     @field_validator("languages")
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -86,6 +87,24 @@ class CatalogueStore:
     def revision(self) -> int:
         return int(self.store.get_meta("catalogue_revision") or 0)
 
+    @contextmanager
+    def _durable(self) -> Iterator[sqlite3.Connection]:
+        """A catalogue write transaction with ``synchronous=FULL``.
+
+        The store runs WAL with ``synchronous=NORMAL``: safe against a process crash, but a
+        power cut may undo the last commits, and a catalogue write has been acknowledged
+        (HTTP 200/201) by then. FULL syncs the WAL on every commit, so an acknowledged write
+        survives; ESCO ingestion and caches (re-runnable) keep NORMAL.
+        """
+        with self.store._write_lock:
+            conn = self.store.conn
+            conn.execute("PRAGMA synchronous=FULL")
+            try:
+                with self.store.transaction() as tx:
+                    yield tx
+            finally:
+                conn.execute("PRAGMA synchronous=NORMAL")
+
     def _bump(self, conn: sqlite3.Connection) -> None:
         row = conn.execute("SELECT value FROM meta WHERE key = 'catalogue_revision'").fetchone()
         self.store.set_meta(conn, "catalogue_revision", str(int(row[0] if row else 0) + 1))
@@ -109,7 +128,7 @@ class CatalogueStore:
         """Insert or replace credentials with their links, all in one transaction."""
         status: dict[str, UpsertStatus] = {}
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self.store.transaction() as conn:
+        with self._durable() as conn:
             for record, links in items:
                 content_hash = record.content_hash()
                 row = conn.execute(
@@ -165,7 +184,7 @@ class CatalogueStore:
         return status
 
     def delete(self, credential_id: str) -> None:
-        with self.store.transaction() as conn:
+        with self._durable() as conn:
             row = conn.execute(
                 "SELECT rowid FROM credentials WHERE id = ?", (credential_id,)
             ).fetchone()
@@ -191,9 +210,13 @@ class CatalogueStore:
         return out
 
     def _credential(self, row: sqlite3.Row, links: list[StoredLink]) -> StoredCredential:
+        record = MicroCredential.model_validate_json(row["record"], context=STORED)
+        if record.learner is not None or record.grade is not None:
+            # stored before imports dropped the credential subject: never served
+            record = record.model_copy(update={"learner": None, "grade": None, "issued_on": None})
         return StoredCredential(
             rowid=row["rowid"],
-            record=MicroCredential.model_validate_json(row["record"], context=STORED),
+            record=record,
             links=tuple(links),
             content_hash=row["content_hash"],
             mapped_with=row["mapped_with"],
@@ -220,8 +243,10 @@ class CatalogueStore:
             clauses.append("source = ?")
             params.append(source)
         if query:
-            clauses.append("title LIKE ?")
-            params.append(f"%{query}%")
+            # a literal substring: "%" and "_" in the query are not wildcards
+            escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("title LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def list(
