@@ -18,6 +18,7 @@ Run: ``python bench/ann.py [--sizes 100000 1000000] [--queries 200] [--json]``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -110,16 +111,17 @@ def measure(
     return row
 
 
-def load_inputs(n_queries: int) -> tuple[np.ndarray, np.ndarray, str]:
+def load_inputs(n_queries: int, kind: str = "credentials") -> tuple[np.ndarray, np.ndarray, str]:
     """(real base vectors, real query vectors, what the base is) through the facade."""
     from skillpath.engine.service import Skillpath
 
     sp = Skillpath()
     what = "credential vectors"
-    try:
-        base = sp.catalogue_bundle["credentials"].vectors()
-    except Exception:  # noqa: BLE001 - no catalogue in this home: fall back to ESCO skills
-        base = np.zeros((0, sp.encoder.dimension), dtype=np.float32)
+    base = np.zeros((0, sp.encoder.dimension), dtype=np.float32)
+    if kind == "credentials":
+        # no catalogue in this home: fall back to the ESCO skill vectors below
+        with contextlib.suppress(Exception):
+            base = sp.catalogue_bundle["credentials"].vectors()
     if len(base) < 1000:
         base, what = sp.skill_vectors, "ESCO skill description vectors"
     shared = sp.settings.shared_dir / "bench" / "recommendations" / "cases.json"
@@ -138,10 +140,17 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--nprobe", type=int, nargs="*", default=[8, 16, 64])
     parser.add_argument("--threads", type=int, default=1, help="FAISS threads (latency: 1)")
+    parser.add_argument(
+        "--base",
+        choices=["credentials", "skills"],
+        default="credentials",
+        help="real vectors to perturb: the home's credential vectors (falls back to ESCO skill "
+        "description vectors when the catalogue has < 1,000) or the ESCO skill vectors",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     faiss.omp_set_num_threads(args.threads)
-    base, queries, what = load_inputs(args.queries)
+    base, queries, what = load_inputs(args.queries, args.base)
     rows = [measure(base, queries, n, nprobes=tuple(args.nprobe)) for n in args.sizes]
     result = {
         "base": f"{len(base):,} {what}",

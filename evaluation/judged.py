@@ -181,10 +181,47 @@ def default_paths(shared_dir: Path, repo_dir: Path | None = None) -> tuple[Path,
     """The dev cases and judgments, plus the repository's extra blind judgments if present."""
     bench = Path(shared_dir) / "bench" / "recommendations"
     judgments = [bench / "judgments.json"]
-    extra = (repo_dir or Path.cwd()) / EXTRA_JUDGMENTS
-    if extra.exists():
-        judgments.append(extra)
+    # The checkout's file: beside the working directory, else beside this source tree.
+    roots = [repo_dir] if repo_dir else [Path.cwd(), Path(__file__).resolve().parents[1]]
+    for root in roots:
+        if (root / EXTRA_JUDGMENTS).exists():
+            judgments.append(root / EXTRA_JUDGMENTS)
+            break
     return bench / "cases.json", judgments
+
+
+def load_runs(path: Path) -> dict[str, dict[str, list[str]]]:
+    """Saved ranked lists: JSON ``{"runs": {method: {case: [ids]}}}`` (or without the
+    ``runs`` wrapper), or a TREC run file (``case Q0 credential rank score method``)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise JudgedFormatError(f"{path}: not valid JSON ({exc})") from None
+        data = data.get("runs", data) if isinstance(data, dict) else data
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise JudgedFormatError(f"{path}: expected {{method: {{case: [credential ids]}}}}")
+        return {m: {str(c): [str(i) for i in ids] for c, ids in r.items()} for m, r in data.items()}
+    rows: dict[str, dict[str, list[tuple[float, str]]]] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 6:
+            raise JudgedFormatError(
+                f"{path} line {n}: expected 6 fields (case Q0 credential rank score method)"
+            )
+        case, _, cid, rank, _, method = parts
+        try:
+            position = float(rank)
+        except ValueError:
+            raise JudgedFormatError(f"{path} line {n}: rank {rank!r} is not a number") from None
+        rows.setdefault(method, {}).setdefault(case, []).append((position, cid))
+    return {
+        m: {c: [cid for _, cid in sorted(items)] for c, items in cases.items()}
+        for m, cases in rows.items()
+    }
 
 
 # --------------------------------------------------------------------------- metrics

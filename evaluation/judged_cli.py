@@ -27,8 +27,11 @@ from skillpath.evaluation.judged import (
     default_paths,
     load_cases,
     load_judgments,
+    load_runs,
+    merge_judgments,
     plot_judged,
     run_judged,
+    score_runs,
 )
 
 console = Console()
@@ -126,6 +129,47 @@ def evaluate_judged(
     return result, {c.id: c.target for c in cases}
 
 
+def score_saved_runs(
+    runs_path: Path,
+    cases_path: Path | None,
+    judgment_paths: list[Path] | None,
+    methods: list[str] | None,
+    shared_dir: Path | None = None,
+) -> tuple[JudgedResult, dict[str, str]]:
+    """Score lists saved by any system (no engine): the same metrics and tests."""
+    from skillpath.engine.config import Settings
+
+    default_cases, default_judgments = default_paths(shared_dir or Settings().shared_dir)
+    cases_path = cases_path or default_cases
+    paths = list(judgment_paths or default_judgments)
+    for path in [runs_path, cases_path, *paths]:
+        if not Path(path).exists():
+            raise FileNotFoundError(f"{path}: no such file")
+    cases = load_cases(cases_path)
+    merged = merge_judgments([(str(p), load_judgments(p)) for p in paths])
+    saved = load_runs(runs_path)
+    if methods:
+        missing = [m for m in methods if m not in saved]
+        if missing:
+            raise ValueError(f"{runs_path} has no run named {', '.join(missing)}")
+        saved = {m: saved[m] for m in methods}
+    baseline = "skillpath" if "skillpath" in saved else next(iter(saved))
+    means, per_case, sig = score_runs(saved, cases, merged.grades, None, baseline)
+    result = JudgedResult(
+        cases=len(cases),
+        judged_pairs=sum(len(merged.grades.get(c.id, {})) for c in cases),
+        judgment_files=[str(p) for p in paths],
+        methods=means,
+        per_case=per_case,
+        significance=sig,
+        baseline=baseline,
+        runs=saved,
+        conflicts=merged.conflicts,
+        seconds={},
+    )
+    return result, {c.id: c.target for c in cases}
+
+
 def judged_command(
     cases: Annotated[
         Path | None,
@@ -144,6 +188,15 @@ def judged_command(
         list[str] | None,
         typer.Option("--method", help=f"Methods to run (default: {', '.join(METHODS)})."),
     ] = None,
+    runs: Annotated[
+        Path | None,
+        typer.Option(
+            "--runs",
+            help="Score saved lists instead of running methods: JSON {method: {case: [ids]}} "
+            "(e.g. the shared pool-runs file) or a TREC run file. No engine is loaded, so "
+            "duplicates are not folded.",
+        ),
+    ] = None,
     unjudged_out: Annotated[
         Path | None,
         typer.Option(
@@ -161,17 +214,20 @@ def judged_command(
 ) -> None:
     """nDCG@10/@5, P@5 and unjudged@10 of each method on judged career moves, side by side,
     with paired significance tests against skillpath."""
-    from skillpath.engine.cli import progress_bars
+    from skillpath.engine.clikit import progress_bars
     from skillpath.evaluation import cli as eval_cli
 
     try:
-        if method:
+        if method and runs is None:
             check_methods(method)  # a usage error before the engine loads
-        sp = eval_cli.service()
-        with progress_bars() as progress:
-            result, targets = evaluate_judged(
-                sp, cases, judgments, method, progress, with_unjudged=unjudged_out is not None
-            )
+        if runs is not None:
+            result, targets = score_saved_runs(runs, cases, judgments, method)
+        else:
+            sp = eval_cli.service()
+            with progress_bars() as progress:
+                result, targets = evaluate_judged(
+                    sp, cases, judgments, method, progress, with_unjudged=unjudged_out is not None
+                )
         out = write_results(result, results_root, plot)
         if unjudged_out is not None:
             unjudged_out.parent.mkdir(parents=True, exist_ok=True)

@@ -267,3 +267,32 @@ def test_evaluate_judged_command_end_to_end(engine, small_catalogue, tmp_path, m
     assert list(Path(tmp_path).glob("judged-*/judged.png"))
     bad = CliRunner().invoke(eval_cli.evaluate_app, ["judged", "--method", "nope"])
     assert bad.exit_code == 1 and "unknown method" in bad.output
+
+
+def test_saved_pool_runs_reproduce_the_published_dev_numbers(shared_dir, tmp_path):
+    """The shared README states each pooled system's nDCG@10 on the dev set; scoring the
+    pool-runs file with this module must give the same numbers (to its 3 decimals)."""
+    from typer.testing import CliRunner
+
+    from skillpath.evaluation import cli as eval_cli
+
+    runs = shared_dir / "bench" / "recommendations" / "pool-runs-2026-12-02.json"
+    args = ["judged", "--runs", str(runs), "--results", str(tmp_path), "--no-plot", "--json"]
+    result = CliRunner().invoke(eval_cli.evaluate_app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout[result.stdout.index("{") :])
+    ndcg = {m: round(v["nDCG@10"], 3) for m, v in data["methods"].items()}
+    assert ndcg == {"skillpath": 0.282, "bm25": 0.356, "dense": 0.651, "dense_occ": 0.587}
+    assert data["judged_pairs"] == 1454
+    assert data["significance"]["dense"]["nDCG@10"]["p_t"] < 0.001
+
+
+def test_trec_run_files_are_read_in_rank_order(tmp_path):
+    from skillpath.evaluation.judged import load_runs
+
+    path = tmp_path / "run.txt"
+    path.write_text("d01 Q0 b 2 0.5 mine\nd01 Q0 a 1 0.9 mine\nd02 Q0 c 1 0.1 other\n")
+    assert load_runs(path) == {"mine": {"d01": ["a", "b"]}, "other": {"d02": ["c"]}}
+    path.write_text("d01 Q0 b two 0.5 mine\n")
+    with pytest.raises(JudgedFormatError, match="line 1: rank 'two'"):
+        load_runs(path)
