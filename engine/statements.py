@@ -141,7 +141,8 @@ def _inside(pos: int, spans: _Spans) -> bool:
 def _cuts(text: str) -> list[tuple[int, int]]:
     """Regions ``[a, b)`` to cut out; a zero-width region is a split between sentences."""
     protected = _Spans([m.span() for m in _URL_RE.finditer(text)])
-    cuts = [m.span() for m in _SEPARATOR_RE.finditer(text) if m.start() not in protected]
+    separators = [m.span() for m in _SEPARATOR_RE.finditer(text)]
+    cuts = [c for c in separators if c[0] not in protected] if protected.starts else separators
     for m in _SENTENCE_END_RE.finditer(text):
         dot, end = m.start(), m.end()
         if _inside(dot, protected):
@@ -166,7 +167,8 @@ def _cuts(text: str) -> list[tuple[int, int]]:
     for m in _GLUED_RE.finditer(text):
         if not _inside(m.end(), protected):
             cuts.append((m.end(), m.end()))
-    return sorted(set(cuts))
+    cuts.sort()  # runs of sorted cuts: timsort merges them in linear time
+    return [c for i, c in enumerate(cuts) if i == 0 or c != cuts[i - 1]]
 
 
 def _split(text: str) -> list[Statement]:
@@ -199,7 +201,7 @@ def _append_piece(text: str, start: int, end: int, out: list[Statement]) -> None
         start = lead.end()
     seg = text[start:end]
     piece = seg.strip()
-    if not _ALNUM_RE.search(piece):
+    if not piece or (not piece[0].isalnum() and not _ALNUM_RE.search(piece)):
         return
     start += len(seg) - len(seg.lstrip())
     out.append(Statement(piece, start, start + len(piece)))
