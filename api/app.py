@@ -22,14 +22,23 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skillpath.api import errors
-from skillpath.api.errors import PROBLEM_JSON
+from skillpath.api.audit import AuditLog, AuditMiddleware
+from skillpath.api.errors import PROBLEM_JSON, field_error, problem_response
 from skillpath.api.limits import BodyLimitMiddleware
 from skillpath.api.logging import LOGGER, RequestLogMiddleware, configure_logging
 from skillpath.api.models import Health, Readiness
 from skillpath.api.routes import build_router
+from skillpath.api.security import SESSION_COOKIE, SESSION_SECONDS, KeyRing, authorize
 from skillpath.engine.config import Settings
+from skillpath.engine.index import IndexMismatch, IndexMissing, IndexNotReady
+from skillpath.engine.recommendation import (
+    MAX_PROFILE_CREDENTIALS,
+    MAX_PROFILE_OCCUPATIONS,
+    MAX_PROFILE_SKILLS,
+)
 from skillpath.engine.service import Skillpath
 
 STATIC = Path(__file__).parent / "static"
@@ -43,8 +52,11 @@ Recommends EU micro-credentials that close a learner's ESCO skill gap for a targ
 * ESCO URIs go in and come out; URIs in a path keep their slashes
   (`/v1/skills/http://data.europa.eu/esco/skill/...`) or go in `?uri=`.
 * Errors are `application/problem+json` (RFC 9457) with `errors[].field` naming the input.
-* Writes (`PUT`, `DELETE`, `POST /v1/credentials/import`) need an API key, sent as
-  `X-API-Key` or `Authorization: Bearer`; reads are open unless the server says otherwise.
+* Writes (`PUT`, `DELETE`, `POST /v1/credentials/import`) need an API key with the `write`
+  scope (possibly limited to some catalogue sources), sent as `X-API-Key` or
+  `Authorization: Bearer`; reads are open unless the server says otherwise (then a `read`
+  key, or the session cookie the web page gets). `admin` keys also read the audit trail
+  (`GET /v1/audit`) and the details of `/readyz`. The key is checked before the body is read.
 * Every response carries `X-Request-ID` (yours, if you sent a sane one).
 
 {ESCO_CREDIT}
@@ -57,7 +69,11 @@ LIMITS = """
 * CV / free text (`profile.text`, `text`): {max_text_chars} characters, else 422;
 * search query `q` and `target`: {max_query_chars} characters;
 * `k`: at most {max_k}; page size `limit`: at most {max_page_size};
-* batch: at most {max_batch} requests.
+* batch: at most {max_batch} requests;
+* `profile.skills`: at most {profile_skills}; `profile.occupations`: at most
+  {profile_occupations}; `profile.completed_credentials`: at most {profile_credentials}
+  (each entry at most 500 characters), else 422;
+* JSON nested deeper than Python's parser allows: 422.
 """
 
 
@@ -129,16 +145,35 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def create_app(service: Skillpath | None = None, settings: Settings | None = None) -> FastAPI:
-    """The application; ``service`` is created from ``settings`` (or the environment) if absent."""
+def create_app(
+    service: Skillpath | None = None,
+    settings: Settings | None = None,
+    keys: KeyRing | None = None,
+) -> FastAPI:
+    """The application; ``service`` is created from ``settings`` (or the environment) if absent.
+
+    ``keys``: the API keys; by default ``settings.api_keys`` plus the file named by
+    ``SKILLPATH_API_KEYS_FILE`` (see :mod:`skillpath.api.security`).
+    """
     if service is None:
         service = Skillpath(settings or Settings())
     settings = settings or service.settings
+    keys = keys or KeyRing.from_settings(settings.api_keys)
     configure_logging()
+    # uvicorn's access log line carries the raw path and query string (a name, a CV line in
+    # ?q=): off here, so `uvicorn --factory` gets the same as `skillpath serve`. Our own
+    # request log (route templates only) replaces it.
+    logging.getLogger("uvicorn.access").disabled = True
     app = FastAPI(
         title="skillpath",
         version=_version(),
-        description=DESCRIPTION + LIMITS.format(**settings.model_dump()),
+        description=DESCRIPTION
+        + LIMITS.format(
+            **settings.model_dump(),
+            profile_skills=MAX_PROFILE_SKILLS,
+            profile_occupations=MAX_PROFILE_OCCUPATIONS,
+            profile_credentials=MAX_PROFILE_CREDENTIALS,
+        ),
         lifespan=lifespan,
         openapi_tags=[
             {"name": "recommendations", "description": "Gap, ranking, pathway, explanations."},
@@ -151,9 +186,12 @@ def create_app(service: Skillpath | None = None, settings: Settings | None = Non
     app.router.redirect_slashes = False  # a stray "/" is a 404 problem, not a bare redirect
     app.state.service = service
     app.state.settings = settings
+    app.state.keys = keys
+    app.state.audit = AuditLog(Path(settings.home) / "audit.sqlite")
     app.state.write_lock = threading.Lock()
     app.state.startup_errors = {}
     errors.install(app)
+    _hardened_handlers(app)
     app.include_router(build_router(settings))
     _health_routes(app)
     _web_routes(app)
@@ -162,7 +200,11 @@ def create_app(service: Skillpath | None = None, settings: Settings | None = Non
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         max_import_bytes=settings.max_import_bytes,
+        authorize=lambda method, path, headers: authorize(
+            app.state.keys, settings.read_requires_key, method, path, headers
+        ),
     )
+    app.add_middleware(AuditMiddleware, audit=app.state.audit)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -192,6 +234,10 @@ def _health_routes(app: FastAPI) -> None:
     )
     def readyz(request: Request) -> Any:
         report = readiness(request.app.state.service)
+        key = request.scope.get("state", {}).get("api_key")
+        if key is None or not key.allows("admin"):
+            # exception text and file paths are for operators (admin keys) only
+            report.checks = {k: v if v == "ok" else "failed" for k, v in report.checks.items()}
         if not report.ready:
             return JSONResponse(report.model_dump(mode="json"), status_code=503)
         return report
@@ -201,8 +247,8 @@ def _web_routes(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(
+    async def index(request: Request) -> FileResponse:
+        response = FileResponse(
             STATIC / "index.html",
             headers={
                 "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
@@ -211,6 +257,44 @@ def _web_routes(app: FastAPI) -> None:
                 "Referrer-Policy": "no-referrer",
             },
         )
+        # A same-origin session for the page's own fetch calls: grants read, never write.
+        response.set_cookie(
+            SESSION_COOKIE,
+            request.app.state.keys.session_cookie(),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/v1/",
+        )
+        return response
+
+
+def _hardened_handlers(app: FastAPI) -> None:
+    too_deep = "the JSON is nested too deeply"
+
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        # json.loads recurses once per nesting level; deep input must not be a 500
+        errors = [field_error(["body"], too_deep)]
+        return problem_response(request, 422, too_deep, "validation", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's "error parsing the body"
+            errors = [field_error(["body"], too_deep)]
+            return problem_response(request, 422, too_deep, "validation", errors)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(request, exc.status_code, detail, headers=exc.headers)
+
+    @app.exception_handler(IndexNotReady)
+    @app.exception_handler(IndexMissing)  # registered by class elsewhere too: override
+    @app.exception_handler(IndexMismatch)
+    async def _not_ready(request: Request, exc: Exception) -> JSONResponse:
+        # The exception text names files and folders: admin keys only (as on /readyz).
+        key = request.scope.get("state", {}).get("api_key")
+        detail = f"indexes not ready: {exc}" if key and key.allows("admin") else "not ready"
+        return problem_response(request, 503, detail, "not-ready", headers={"Retry-After": "60"})
 
 
 # -- OpenAPI -------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Request body size limit, enforced before any route reads the body.
+"""Request body size limit and the API key check, both before any route reads the body.
+
+The key is checked first (:func:`skillpath.api.security.authorize`): a request without a
+valid key for what it asks gets its 401/403 before a byte of its body is read, so an
+anonymous client cannot make the server buffer megabytes.
 
 ``Content-Length`` above the limit is refused at once; a chunked body is counted as it
 arrives and refused as soon as it crosses the limit, so a client cannot make the server
@@ -9,25 +13,46 @@ larger limit. The 413 is a problem document like every other error.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from skillpath.api.errors import PROBLEM_JSON, TYPE_BASE
+from skillpath.api.errors import PROBLEM_JSON, TYPE_BASE, ApiError, title_of
+from skillpath.api.security import IMPORT_PATH, ApiKey
 
-IMPORT_PATH = "/v1/credentials/import"
+Authorizer = Callable[[str, str, dict[str, str]], ApiKey | None]
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int, max_import_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_import_bytes: int,
+        authorize: Authorizer | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_import_bytes = max_import_bytes
+        self.authorize = authorize
 
     def limit_for(self, scope: Scope) -> int:
         return self.max_import_bytes if scope.get("path") == IMPORT_PATH else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.authorize is not None and scope.get("method") != "OPTIONS":  # CORS preflight
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            try:
+                key = self.authorize(scope["method"], scope.get("path", ""), headers)
+            except ApiError as exc:
+                scope.setdefault("state", {})["api_key"] = getattr(exc, "key", None)
+                await _send_problem(scope, send, exc.status, exc.kind, exc.detail, exc.headers)
+                return
+            scope.setdefault("state", {})["api_key"] = key
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope)
@@ -75,25 +100,40 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _send_413(scope: Scope, send: Send, limit: int) -> None:
+    detail = f"the request body is larger than the limit of {limit} bytes"
+    await _send_problem(scope, send, 413, "payload-too-large", detail)
+
+
+async def _send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    kind: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """A problem response sent before the app ran; the connection is closed (body unread)."""
     state = scope.get("state") or {}
     body = {
-        "type": TYPE_BASE + "payload-too-large",
-        "title": "Content Too Large",
-        "status": 413,
-        "detail": f"the request body is larger than the limit of {limit} bytes",
+        "type": TYPE_BASE + kind,
+        "title": "Content Too Large" if status == 413 else title_of(status),
+        "status": status,
+        "detail": detail,
         "instance": scope.get("path"),
     }
     if state.get("request_id"):
         body["request_id"] = state["request_id"]
     payload = json.dumps(body).encode()
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(payload)).encode()),
                 (b"connection", b"close"),
+                *extra,
             ],
         }
     )

@@ -80,10 +80,9 @@ class RequestLogMiddleware:
             return
         request_id = request_id_from(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
+        began = time.perf_counter()  # a clock reading, not reused as a flag (it once was)
         status = 500
-
-        started = False
+        started = False  # has the response started (then a 500 can no longer be sent)?
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started
@@ -123,7 +122,7 @@ class RequestLogMiddleware:
                     "method": scope.get("method"),
                     "path": path or "<unmatched>",
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round((time.perf_counter() - began) * 1000, 2),
                     "request_id": request_id,
                 },
             )

@@ -14,12 +14,14 @@ written into the OpenAPI schema by ``skillpath.api.app._openapi``.
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from skillpath.api.audit import AuditPage
 from skillpath.api.errors import (
     TYPE_BASE,
     ApiError,
@@ -39,8 +41,9 @@ from skillpath.api.models import (
     ExtractRequest,
     GapRequest,
 )
-from skillpath.api.security import ReadKey, WriteKey
-from skillpath.engine.catalogue.csv_import import MappingError
+from skillpath.api.security import ReadKey, WriteKey, check_source
+from skillpath.engine.catalogue import elm, ob3
+from skillpath.engine.catalogue.csv_import import MappingError, load_mapping
 from skillpath.engine.catalogue.importer import ImportSummary
 from skillpath.engine.catalogue.records import MicroCredential
 from skillpath.engine.config import Settings
@@ -407,6 +410,8 @@ def build_router(settings: Settings) -> APIRouter:
     ) -> ImportSummary:
         if format == "csv" and not mapping:
             raise invalid(["query", "mapping"], "format=csv needs a mapping name")
+        source = {"elm": elm.SOURCE, "ob3": ob3.SOURCE}.get(format)
+        check_source(request, source or load_mapping(mapping or "").source)
         data = await request.body()
         if not data.strip():
             raise invalid(["body"], "the body is empty: send the catalogue file")
@@ -472,13 +477,15 @@ def build_router(settings: Settings) -> APIRouter:
                     )
                 ],
             )
+        check_source(request, body.source)
         with request.app.state.write_lock:
             summary = service.import_stream([body], body.source)
             service.catalogue_snapshot()  # build the new snapshot now, not on the next read
         status = "imported" if summary.imported else "updated" if summary.updated else "unchanged"
         if status == "imported":
             response.status_code = 201
-            response.headers["Location"] = f"/v1/credentials/{body.id}"
+            # percent-encoded: a header is Latin-1, an id is any text ("eu:Μάθημα")
+            response.headers["Location"] = "/v1/credentials/" + quote(body.id, safe=":/@")
         return CredentialWrite(id=body.id, status=status, issues=summary.issues)
 
     @router.delete(
@@ -494,10 +501,28 @@ def build_router(settings: Settings) -> APIRouter:
         service: Service,
         credential_id: Annotated[str, PathParam(description="source:external_id")],
     ) -> Response:
+        check_source(request, credential_id.split(":", 1)[0])
         with request.app.state.write_lock:
             service.remove_credential(credential_id)
             service.catalogue_snapshot()
         return Response(status_code=204)
+
+    @router.get(
+        "/audit",
+        response_model=AuditPage,
+        tags=["credentials"],
+        summary="The audit trail of writes, newest first (admin key)",
+        description="One row per write request, accepted or refused: key id (a hash prefix, "
+        "never the key), method and path, UTC time, HTTP status, request id.",
+        responses=problem_responses(401, 403, 422),
+    )
+    def audit(
+        request: Request,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=page)] = 50,
+        key_id: Annotated[str | None, Query(max_length=64, description="Only this key.")] = None,
+    ) -> AuditPage:
+        return request.app.state.audit.page(offset, limit, key_id)
 
     return router
 
@@ -530,6 +555,8 @@ def _import(
                 summary = service.import_catalogue(path, fmt, mapping)
             except MappingError:
                 raise
+            except RecursionError:
+                raise invalid(["body"], "the JSON is nested too deeply") from None
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ApiError(
                     422,

@@ -43,7 +43,7 @@ def load_slice(engine, shared_dir, folder: Path):
 
 def api_settings(engine, **overrides):
     values = {
-        "api_keys": [KEY, "second-key"],
+        "api_keys": [KEY, "second-write-key-0042"],
         "cors_origins": [ORIGIN],
         "max_body_bytes": 64 * 1024,
         "max_text_chars": 5_000,
@@ -395,7 +395,7 @@ def test_put_get_delete_round_trip_updates_the_index(client):
     ).json()["held"]
     assert declared in {h["uri"] for h in held}
     assert client.get("/readyz").json()["ready"]
-    assert client.delete(path, headers={"X-API-Key": "second-key"}).status_code == 204
+    assert client.delete(path, headers={"X-API-Key": "second-write-key-0042"}).status_code == 204
     assert ranked_ids() == []
     problem(client.get(path), 404)
     problem(client.delete(path, headers=key), 404)

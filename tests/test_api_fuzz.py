@@ -1,10 +1,11 @@
 """Property-based fuzzing of the API from its own OpenAPI schema (schemathesis).
 
-Every read operation gets generated requests, valid ones and invalid ones; the checks are:
-no 5xx, the status code is documented, the content type is documented, and the body conforms
-to the documented schema (problem+json included). Writes are left out: they change the shared
-session catalogue, and their behaviour is pinned down in test_api.py. Bounded to a couple of
-minutes on a small machine: ~20 examples per operation and mode, no deadline.
+Every operation gets generated requests, valid ones and invalid ones; the checks are: no 5xx,
+the status code is documented, the content type is documented, and the body conforms to the
+documented schema (problem+json included). The writes (PUT, DELETE, import) and the admin
+audit read are fuzzed too, with a key that may do them: a generated write is a real write to
+this module's catalogue slice (the read checks do not depend on what the catalogue holds).
+Bounded to a few minutes on a small machine: ~20 examples per operation and mode, no deadline.
 
 (Hypothesis drives ``operation.as_strategy()`` directly: schemathesis' lazy pytest fixture
 loader does not run on pytest 9.)
@@ -23,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from test_api import api_settings, load_slice
+from test_api import KEY, api_settings, load_slice
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +53,14 @@ OPERATIONS = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
 ]
+# Fuzzed with a key that may do them (KEY: write scope; the audit read needs admin).
+ADMIN_KEY = "fuzz-admin-key-0123456789"
+KEYED_OPERATIONS = [
+    ("PUT", "/v1/credentials/{credential_id}", KEY),
+    ("DELETE", "/v1/credentials/{credential_id}", KEY),
+    ("POST", "/v1/credentials/import", KEY),
+    ("GET", "/v1/audit", ADMIN_KEY),
+]
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +68,19 @@ def api_schema(engine, shared_dir, tmp_path_factory):
     from skillpath.api.app import create_app
 
     service = load_slice(engine, shared_dir, tmp_path_factory.mktemp("fuzz-slice"))
-    app = create_app(service=service, settings=api_settings(service))
+    settings = api_settings(service)
+    settings = settings.model_copy(update={"api_keys": [*settings.api_keys, f"admin={ADMIN_KEY}"]})
+    app = create_app(service=service, settings=settings)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
-def test_every_read_operation_is_fuzzed(api_schema):
+def test_every_operation_is_fuzzed(api_schema):
     documented = {
         (method.upper(), path)
         for path, item in api_schema.raw_schema["paths"].items()
         for method in item
-        if method.upper() in ("GET", "POST")
     }
-    assert documented - {("POST", "/v1/credentials/import")} == set(OPERATIONS)
+    assert documented == set(OPERATIONS) | {(m, p) for m, p, _ in KEYED_OPERATIONS}
 
 
 NO_INPUT = {"/healthz", "/readyz"}  # nothing to make invalid: positive cases only
@@ -86,7 +96,24 @@ NO_INPUT = {"/healthz", "/readyz"}  # nothing to make invalid: positive cases on
     ],
 )
 def test_api_conforms_to_its_schema(api_schema, method, path, mode):
+    _fuzz(api_schema, method, path, mode, None)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key", "mode"),
+    [
+        (method, path, key, mode)
+        for method, path, key in KEYED_OPERATIONS
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    ],
+)
+def test_keyed_operations_conform_to_their_schema(api_schema, method, path, key, mode):
+    _fuzz(api_schema, method, path, mode, key)
+
+
+def _fuzz(api_schema, method: str, path: str, mode: GenerationMode, key: str | None) -> None:
     operation = api_schema[path][method]
+    headers = {"X-API-Key": key} if key else None
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -98,6 +125,8 @@ def test_api_conforms_to_its_schema(api_schema, method, path, mode):
         suppress_health_check=list(HealthCheck),
     )
     def check(case):
+        if headers:
+            case.headers = {**(case.headers or {}), **headers}
         case.call_and_validate(checks=CHECKS)
 
     check()
