@@ -163,6 +163,66 @@ def _sentence(ranked: RankedCredential, gap: Gap) -> str:
     return "; ".join(parts) + "."
 
 
+_FEATURE_WORDS = {
+    "title": "text close to the job title",
+    "occupation": "close to the occupation's description",
+    "skills": "close to its essential skills",
+    "bm25": "shares the job title's words",
+    "coverage": "covers gap skills",
+    "current": "closer to the current job than the target",
+    "foreign": "not in your language",
+    "empty": "no description",
+}
+
+
+def _relevance_sentence(ranked: RankedCredential, gap: Gap, target_title: str | None) -> str:
+    """E.g. "Relevant to data analyst: text close to the job title (0.71) ...; covers gap
+    skills: SQL (via ...)." — what the score rests on, then the gap it covers."""
+    r = ranked.relevance
+    assert r is not None
+    target = gap.occupation_label
+    if target_title and target_title.strip().casefold() != target.casefold():
+        target = f"{target_title.strip()} (ESCO: {gap.occupation_label})"
+    reasons = [
+        f"{_FEATURE_WORDS[name]} ({r.features[name]:.2f})"
+        for name in ("title", "occupation", "skills")
+        if r.contributions.get(name, 0.0) > 0.0
+    ]
+    if r.matched:
+        reasons.append(f"nearest essential skills: {_names(list(r.matched))}")
+    sentence = f"Relevant to {target}: " + ", ".join(reasons or ["ranked by text relevance"])
+    new = [s.label for s in _by_gain(ranked.covered) if s.gain > 0.0]
+    if new:
+        sentence += f"; covers gap skills: {_names(new)}"
+    elif ranked.covered:
+        sentence += (
+            f"; covers gap skills {_names([s.label for s in ranked.covered])}, "
+            "already covered by higher-ranked credentials"
+        )
+    else:
+        sentence += "; no gap skill is linked to it in the catalogue"
+    cautions = [
+        _FEATURE_WORDS[name]
+        for name in ("current", "foreign", "empty")
+        if r.contributions.get(name, 0.0) < 0.0
+    ]
+    if cautions:
+        sentence += f" (note: {', '.join(cautions)})"
+    return sentence + "."
+
+
+def _relevance_score_text(ranked: RankedCredential) -> str:
+    r = ranked.relevance
+    assert r is not None
+    terms = " + ".join(
+        f"{value:.3f} {name}" for name, value in r.contributions.items() if value != 0.0
+    )
+    text = f"score {r.score:.3f} = {terms or '0'}"
+    if r.base != r.score:
+        text += f" − diversity {r.base - r.score:.3f} (cosine {r.redundancy:.2f} to one above)"
+    return text
+
+
 def _score_text(p: ScoreParts) -> str:
     return (
         f"score {p.score:.3f} = coverage gain {p.coverage_gain:.3f} "
@@ -205,18 +265,30 @@ def _details(candidate: Candidate | None, ranked: RankedCredential) -> list[str]
     return out
 
 
-def explain(ranked: RankedCredential, gap: Gap, candidate: Candidate | None = None) -> Explanation:
-    """The explanation of one ranked credential; ``candidate`` adds workload/level facts."""
+def explain(
+    ranked: RankedCredential,
+    gap: Gap,
+    candidate: Candidate | None = None,
+    target_title: str | None = None,
+) -> Explanation:
+    """The explanation of one ranked credential; ``candidate`` adds workload/level facts.
+
+    A relevance-ranked item (``ranked.relevance`` set) says first why it is relevant to the
+    target (the typed ``target_title`` and the ESCO occupation), then the gap skills it covers.
+    """
     evidence = [_evidence(s, gap) for s in _by_gain(ranked.covered)]
+    relevant = ranked.relevance is not None
     return Explanation(
         id=ranked.id,
         title=ranked.title,
         rank=ranked.rank,
-        sentence=_sentence(ranked, gap),
+        sentence=_relevance_sentence(ranked, gap, target_title)
+        if relevant
+        else _sentence(ranked, gap),
         essential=[e for e in evidence if e.relation == "essential"],
         optional=[e for e in evidence if e.relation == "optional"],
         parts=ranked.parts,
-        score_text=_score_text(ranked.parts),
+        score_text=_relevance_score_text(ranked) if relevant else _score_text(ranked.parts),
         details=_details(candidate, ranked),
         flags=list(ranked.flags),
         url=ranked.url,
@@ -224,11 +296,14 @@ def explain(ranked: RankedCredential, gap: Gap, candidate: Candidate | None = No
 
 
 def explain_ranking(
-    ranking: Ranking, gap: Gap, candidates: Iterable[Candidate] = ()
+    ranking: Ranking,
+    gap: Gap,
+    candidates: Iterable[Candidate] = (),
+    target_title: str | None = None,
 ) -> list[Explanation]:
     """One explanation per ranked credential, in rank order."""
     by_id = {c.id: c for c in candidates}
-    return [explain(item, gap, by_id.get(item.id)) for item in ranking.items]
+    return [explain(item, gap, by_id.get(item.id), target_title) for item in ranking.items]
 
 
 def explain_pathway(pathway: Pathway) -> PathwayExplanation:

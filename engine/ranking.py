@@ -75,6 +75,7 @@ __all__ = [
     "Mode",
     "RankWeights",
     "RankedCredential",
+    "RelevanceParts",
     "Ranking",
     "ScoreParts",
     "SkillLink",
@@ -263,6 +264,22 @@ class ScoreParts(BaseModel):
     score: float
 
 
+class RelevanceParts(BaseModel):
+    """How the relevance ranking (:mod:`skillpath.engine.relevance`) scored a credential:
+    each feature's value and its weighted contribution, so an advisor can check the score."""
+
+    model_config = ConfigDict(frozen=True)
+
+    features: dict[str, float]
+    contributions: dict[str, float]
+    base: float
+    redundancy: float = 0.0
+    """Cosine to the most similar credential ranked above (what diversity discounted)."""
+    score: float
+    matched: list[str] = Field(default_factory=list)
+    """The target's essential skills this credential's text is closest to."""
+
+
 class RankedCredential(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -278,6 +295,7 @@ class RankedCredential(BaseModel):
         default_factory=list,
         description="Other ids of the same course (another source or language), merged here.",
     )
+    relevance: RelevanceParts | None = None
 
 
 class Ranking(BaseModel):

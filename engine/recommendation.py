@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from skillpath.engine.candidates import RelevanceInputs
 from skillpath.engine.explanations import (
     Explanation,
     PathwayExplanation,
@@ -30,6 +31,7 @@ from skillpath.engine.explanations import (
 from skillpath.engine.gap import Gap, HeldSkill
 from skillpath.engine.pathway import Pathway, build_pathway
 from skillpath.engine.ranking import Candidate, Constraints, Ranking, SkillLink, rank_credentials
+from skillpath.engine.relevance import RelevanceWeights, rank_by_relevance
 
 LINK_SOURCES = ("declared", "inferred", "tag")
 
@@ -78,6 +80,12 @@ class RecommendationRequest(BaseModel):
     k: int = Field(10, ge=1, le=100, description="How many credentials to rank.")
     optional_weight: float = Field(0.3, ge=0, le=1, description="Weight of optional skills.")
     max_pathway_items: int = Field(6, ge=1, le=20)
+    ranking: Literal["relevance", "coverage"] = Field(
+        "relevance",
+        description="relevance: what the course is about, for the target job, then the gap it "
+        "covers (engine/relevance.py); coverage: the older ranking by ESCO skill-URI overlap "
+        "with the gap only (kept for comparison).",
+    )
 
 
 class OccupationChoice(BaseModel):
@@ -135,6 +143,7 @@ class CatalogueEntry:
     provider: str | None
     level_text: str | None
     url: str | None
+    text_chars: int = 1  # characters of description + outcomes; 0 = nothing to judge it by
 
     def candidate(
         self, sources: Sequence[str] = LINK_SOURCES, labels: Mapping[str, str] | None = None
@@ -291,9 +300,21 @@ def recommend_from_gap(
     sources: Sequence[str] = LINK_SOURCES,
     per_skill: int = 30,
     exclude_ids: Iterable[str] = (),
+    relevance: RelevanceInputs | None = None,
+    weights: RelevanceWeights | None = None,
+    target_title: str | None = None,
 ) -> tuple[Ranking, list[Explanation], Pathway, PathwayExplanation, int]:
-    """Rank, build the pathway and explain, for one gap over one catalogue snapshot."""
+    """Rank, build the pathway and explain, for one gap over one catalogue snapshot.
+
+    With ``relevance`` (the facade's :func:`~skillpath.engine.candidates.gather_inputs`) the
+    ranking is by relevance (:func:`~skillpath.engine.relevance.rank_by_relevance`) and the
+    pathway chooses among the most relevant credentials only; without it, the coverage
+    ranking over the skill postings (the older method)."""
     excluded = set(exclude_ids)
+    if relevance is not None:
+        return _recommend_relevance(
+            gap, relevance, constraints, k, max_pathway_items, excluded, weights, target_title
+        )
     ids = [
         i for i in retrieve_candidates(snapshot, gap, neighbours, per_skill) if i not in excluded
     ]
@@ -302,4 +323,48 @@ def recommend_from_gap(
     by_id = {c.id: c for c in candidates}
     explanations = explain_ranking(ranking, gap, [by_id[item.id] for item in ranking.items])
     pathway = build_pathway(gap, candidates, constraints, neighbours, max_items=max_pathway_items)
+    return ranking, explanations, pathway, explain_pathway(pathway), len(candidates)
+
+
+def _recommend_relevance(
+    gap: Gap,
+    inputs: RelevanceInputs,
+    constraints: Constraints,
+    k: int,
+    max_pathway_items: int,
+    excluded: set[str],
+    weights: RelevanceWeights | None,
+    target_title: str | None,
+) -> tuple[Ranking, list[Explanation], Pathway, PathwayExplanation, int]:
+    weights = weights or RelevanceWeights()
+    candidates = [c for cid, c in inputs.candidates.items() if cid not in excluded]
+    ranking = rank_by_relevance(
+        gap,
+        candidates,
+        inputs.features,
+        inputs.vectors,
+        constraints,
+        inputs.neighbours,
+        k=k,
+        weights=weights,
+        matched=inputs.matched,
+    )
+    by_id = {c.id: c for c in candidates}
+    explanations = explain_ranking(
+        ranking, gap, [by_id[item.id] for item in ranking.items], target_title=target_title
+    )
+    # The pathway picks among the most relevant courses (diversity off: a pathway may need
+    # two courses on one subject), so it never fills the budget with off-topic short items.
+    wide = rank_by_relevance(
+        gap,
+        candidates,
+        inputs.features,
+        inputs.vectors,
+        constraints,
+        inputs.neighbours,
+        k=max(3 * k, weights.pathway_pool),
+        weights=weights.model_copy(update={"diversity": 0.0}),
+    )
+    pool = [by_id[item.id] for item in wide.items]
+    pathway = build_pathway(gap, pool, constraints, inputs.neighbours, max_items=max_pathway_items)
     return ranking, explanations, pathway, explain_pathway(pathway), len(candidates)

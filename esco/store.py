@@ -425,6 +425,27 @@ class Store:
                 break
         return [(u, label, d) for u, (label, d) in seen.items()]
 
+    def narrower_closure(self, uri: str, max_depth: int = 2) -> list[tuple[str, int]]:
+        """Skills below a concept in the hierarchy: (skill uri, depth), breadth first. Used for
+        partial credit: a course on "SQL" covers part of its broader skill "query languages"."""
+        seen: dict[str, int] = {}
+        frontier = [uri]
+        for depth in range(1, max_depth + 1):
+            nxt = []
+            for concept in frontier:
+                for (child,) in self.conn.execute(
+                    "SELECT concept_uri FROM broader WHERE broader_uri = ?"
+                    " AND concept_type = 'KnowledgeSkillCompetence' ORDER BY concept_uri",
+                    (concept,),
+                ):
+                    if child not in seen and child != uri:
+                        seen[child] = depth
+                        nxt.append(child)
+            frontier = nxt
+            if not frontier:
+                break
+        return list(seen.items())
+
     def related_skills(self, uri: str) -> list[tuple[str, str]]:
         rows = self.conn.execute(
             "SELECT related_uri, relation FROM skill_relations WHERE original_uri = ?", (uri,)
