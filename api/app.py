@@ -145,6 +145,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
+def _silence_uvicorn_access_log() -> None:
+    """uvicorn's access line carries the raw path and query string (a name, a CV line in
+    ``?q=``): off for every way of serving (``uvicorn --factory`` too, not only ``skillpath
+    serve``); our request log, with route templates only, replaces it. A filter as well as
+    ``disabled``: a later ``logging.config.dictConfig`` (uvicorn's own) re-enables a logger
+    but keeps its filters."""
+    access = logging.getLogger("uvicorn.access")
+    access.disabled = True
+    if _drop not in access.filters:
+        access.addFilter(_drop)
+
+
 def create_app(
     service: Skillpath | None = None,
     settings: Settings | None = None,
@@ -160,10 +176,7 @@ def create_app(
     settings = settings or service.settings
     keys = keys or KeyRing.from_settings(settings.api_keys)
     configure_logging()
-    # uvicorn's access log line carries the raw path and query string (a name, a CV line in
-    # ?q=): off here, so `uvicorn --factory` gets the same as `skillpath serve`. Our own
-    # request log (route templates only) replaces it.
-    logging.getLogger("uvicorn.access").disabled = True
+    _silence_uvicorn_access_log()
     app = FastAPI(
         title="skillpath",
         version=_version(),

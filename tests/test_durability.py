@@ -125,3 +125,69 @@ def test_index_files_are_fsynced_before_the_rename_that_publishes_them(tmp_path,
     first_replace = next(i for i, (kind, _) in enumerate(events) if kind == "replace")
     synced = {Path(p).name for kind, p in events[:first_replace] if kind == "fsync"}
     assert {"main.faiss", "main.owners.npy", "manifest.json"} <= synced
+
+
+@pytest.mark.slow
+def test_kill_9_mid_import_keeps_whole_batches_and_the_next_start_serves(
+    engine, shared_dir, tmp_path
+):
+    """A real `skillpath catalogue import` process, SIGKILLed once its first batch committed."""
+    import sqlite3
+
+    from skillpath.engine.backup import backup
+    from skillpath.engine.recommendation import RecommendationRequest
+    from skillpath.engine.service import Skillpath
+
+    home = tmp_path / "home"
+    backup(Path(engine.settings.home), home)  # ESCO, indexes, whatever catalogue it holds
+    db = home / "skillpath.sqlite"
+
+    def count(source: str) -> int:
+        with sqlite3.connect(db, timeout=30) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM credentials WHERE source = ?", (source,)
+            ).fetchone()[0]
+
+    before = count("coursera")
+    env = {
+        **os.environ,
+        "SKILLPATH_HOME": str(home),
+        "SKILLPATH_SHARED_DIR": str(shared_dir),
+        "SKILLPATH_CACHE_DIR": str(engine.settings.embedding_cache_path.parent),
+        "HF_HUB_OFFLINE": "1",
+    }
+    cli = Path(sys.executable).parent / "skillpath"
+    csv_path = shared_dir / "catalogue" / "coursera-courses.csv"
+    p = subprocess.Popen(
+        [str(cli), "catalogue", "import", str(csv_path), "--mapping", "coursera"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 900
+    while count("coursera") == before:
+        assert p.poll() is None, p.stderr.read().decode()[-2000:] if p.stderr else ""
+        assert time.monotonic() < deadline, "no batch committed in time"
+        time.sleep(0.2)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(timeout=60)
+    assert p.returncode == -signal.SIGKILL
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        orphans = conn.execute(
+            "SELECT count(*) FROM credential_skills WHERE credential_rowid NOT IN"
+            " (SELECT rowid FROM credentials)"
+        ).fetchone()[0]
+        assert orphans == 0
+        unlinked = conn.execute(
+            "SELECT count(*) FROM credentials c WHERE source = 'coursera' AND NOT EXISTS"
+            " (SELECT 1 FROM credential_skills s WHERE s.credential_rowid = c.rowid)"
+        ).fetchone()[0]
+    added = count("coursera") - before
+    assert added > 0 and added % 256 == 0, added  # whole batches of 256, never part of one
+    assert unlinked < added  # records came with their links (a few map to no skill at all)
+    # the next start serves, from a snapshot of the store as it is
+    restarted = Skillpath(engine.settings.model_copy(update={"home": home}))
+    answer = restarted.recommend(RecommendationRequest(target="data analyst", k=3))
+    assert answer.ranking.items
+    assert restarted.catalogue_snapshot().revision == restarted.catalogue.revision
