@@ -6,7 +6,7 @@ SHARED ?= ../shared
 export SKILLPATH_SHARED_DIR ?= $(SHARED)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test lint bench browser clean
+.PHONY: install demo test test-fast lint lint-imports bench browser clean
 
 # The venv is (re)installed when pyproject.toml changes. torch is installed first and pinned:
 # 2.13.0 is the CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
@@ -38,8 +38,17 @@ demo: install
 	$(BIN)/skillpath recommend --target "data analyst" --occupation "warehouse worker" \
 	  --text "I keep stock records in Excel and write short reports" --budget-ects 20 --language en -k 5
 
-test: install browser
+# The layer contract (pyproject [tool.importlinter]) first: an upward import or a cycle fails
+# the build before any test runs.
+lint-imports: install
+	$(BIN)/python tools/lint_imports.py
+
+test: install browser lint-imports
 	$(BIN)/python -m pytest -q
+
+# The fast loop: pure logic, no full ESCO index, no server, no browser (under a minute).
+test-fast: install lint-imports
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not server"
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

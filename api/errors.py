@@ -19,9 +19,13 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skillpath.engine.catalogue.csv_import import MappingError
-from skillpath.engine.index import IndexMismatch, IndexMissing
-from skillpath.engine.matching import InvalidQuery
-from skillpath.esco.store import NotFound
+from skillpath.engine.errors import (
+    ImportFormatError,
+    IndexNotReady,
+    InvalidInput,
+    NotFound,
+    SkillpathError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://skillpath.eu/problems/"  # identifiers, documented in docs/api.md
@@ -125,8 +129,27 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
     return out
 
 
-def _key_error_text(exc: BaseException) -> str:
-    return str(exc.args[0]) if exc.args else str(exc)
+ENGINE_ERRORS: tuple[tuple[type[SkillpathError], int, str], ...] = (
+    (NotFound, 404, "not-found"),
+    (ImportFormatError, 422, "validation"),
+    (InvalidInput, 422, "validation"),
+    (IndexNotReady, 503, "not-ready"),
+    (SkillpathError, 400, "bad-request"),
+)
+"""The one mapping of the engine's error hierarchy to HTTP: the first row whose class the
+error is an instance of decides the status and the problem ``type``."""
+
+
+def engine_problem(exc: SkillpathError) -> tuple[int, str, str, list[FieldError] | None]:
+    """(status, problem kind, detail, field errors) for an engine error."""
+    status, kind = next((s, k) for cls, s, k in ENGINE_ERRORS if isinstance(exc, cls))
+    detail = str(exc)
+    errors = None
+    if isinstance(exc, MappingError):  # the one input it can be: the mapping query parameter
+        errors = [field_error(["query", "mapping"], detail)]
+    if status == 503:
+        detail = f"indexes not ready: {exc}"
+    return status, kind, detail, errors
 
 
 def install(app: FastAPI) -> None:
@@ -149,24 +172,11 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_response(request, exc.status_code, detail, headers=exc.headers)
 
-    @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return problem_response(request, 404, _key_error_text(exc), "not-found")
-
-    @app.exception_handler(InvalidQuery)
-    async def _invalid_query(request: Request, exc: ValueError) -> JSONResponse:
-        return problem_response(request, 422, str(exc), "validation")
-
-    @app.exception_handler(MappingError)
-    async def _mapping(request: Request, exc: MappingError) -> JSONResponse:
-        errors = [field_error(["query", "mapping"], str(exc))]
-        return problem_response(request, 422, str(exc), "validation", errors)
-
-    @app.exception_handler(IndexMissing)
-    @app.exception_handler(IndexMismatch)
-    async def _not_ready(request: Request, exc: Exception) -> JSONResponse:
-        detail = f"indexes not ready: {exc}"
-        return problem_response(request, 503, detail, "not-ready", headers={"Retry-After": "60"})
+    @app.exception_handler(SkillpathError)
+    async def _engine(request: Request, exc: SkillpathError) -> JSONResponse:
+        status, kind, detail, errors = engine_problem(exc)
+        headers = {"Retry-After": "60"} if status == 503 else None
+        return problem_response(request, status, detail, kind, errors, headers=headers)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -7,20 +7,29 @@ clear line on stderr and exit non-zero instead of a traceback.
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from skillpath.engine.service import Skillpath
+from skillpath.engine.clikit import (
+    JsonOpt,
+    KOpt,
+    console,
+    err,
+    errors,
+    print_json,
+    progress_bars,
+    service,
+)
+
+COMMAND_GROUP = "skillpath.commands"
+"""Entry point group of command plugins: each names ``register(app)``, called with the root
+typer app (the evaluation layer registers ``skillpath evaluate …`` this way), so the CLI
+never imports the layers above it."""
 
 app = typer.Typer(
     help="Recommend micro-credentials that close an ESCO skill gap.",
@@ -41,62 +50,6 @@ catalogue_app = typer.Typer(
     help="Micro-credential catalogue: import, list, export.", no_args_is_help=True
 )
 app.add_typer(catalogue_app, name="catalogue")
-
-console = Console()
-err = Console(stderr=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-KOpt = Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="How many results.")]
-
-
-def service() -> Skillpath:
-    return Skillpath()
-
-
-def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n")
-
-
-@contextmanager
-def errors() -> Iterator[None]:
-    """Turn the engine's expected errors into one line on stderr and exit code 1."""
-    try:
-        yield
-    except (ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-
-
-@contextmanager
-def progress_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    ) as progress:
-
-        def factory(description: str, total: int) -> Callable[[int], None]:
-            task = progress.add_task(description, total=total)
-            return lambda n: progress.advance(task, n)
-
-        yield factory
 
 
 # -- esco -------------------------------------------------------------------------------
@@ -323,7 +276,7 @@ def catalogue_list(
 ) -> None:
     """Stored credentials, a page at a time."""
     with errors():
-        items = service().catalogue.list(offset, limit, source, query)
+        items = service().list_credentials(offset, limit, source, query)
     if as_json:
         print_json(
             [{"id": c.record.id, "title": c.record.title, "skills": len(c.links)} for c in items]
@@ -359,7 +312,7 @@ def catalogue_show(
     with errors():
         sp = service()
         stored = sp.credential(credential_id)
-        labels = sp.store.skills(link.skill_uri for link in stored.links)
+        labels = sp.skill_labels(link.skill_uri for link in stored.links)
     if as_json:
         print_json(sp.export_credential(credential_id, "json"))
         return
@@ -387,9 +340,7 @@ def catalogue_show(
     for column in ("skill", "source", "score", "evidence"):
         table.add_column(column)
     for link in stored.links:
-        label = (
-            labels[link.skill_uri].preferred_label if link.skill_uri in labels else link.skill_uri
-        )
+        label = labels.get(link.skill_uri, link.skill_uri)
         table.add_row(label, link.source, f"{link.score:.2f}", (link.evidence or "")[:70])
     console.print(table)
 
@@ -398,7 +349,7 @@ def catalogue_show(
 def catalogue_stats(as_json: JsonOpt = False) -> None:
     """Counts per source: credentials, declared / inferred / tag links."""
     with errors():
-        stats = service().catalogue.stats()
+        stats = service().catalogue_stats()
     if as_json:
         print_json(stats)
         return
@@ -481,7 +432,9 @@ def _print_gap(response) -> None:
         f"matched by {target.matched_by}, score {target.score:.2f}",
         highlight=False,
     )
-    if target.alternatives and target.matched_by == "search":
+    if target.ambiguous:
+        console.print("  [yellow]ambiguous title:[/yellow] check the alternatives", highlight=False)
+    if target.alternatives and (target.matched_by == "search" or target.ambiguous):
         console.print(
             "  alternatives: "
             + "; ".join(f"{a.label} ({a.score:.2f})" for a in target.alternatives),
@@ -629,16 +582,24 @@ def serve(
     )
 
 
-def _mount_evaluate() -> None:
-    """``skillpath evaluate skills|titles|recommend|all`` (the evaluation layer's commands)."""
-    from skillpath.evaluation.cli import evaluate_app
-    from skillpath.evaluation.recommend_cli import register
+def load_plugins(root: typer.Typer = app) -> list[str]:
+    """Call every ``skillpath.commands`` entry point's ``register(root)``; their names.
 
-    register(evaluate_app)
-    app.add_typer(evaluate_app, name="evaluate")
+    A plugin that fails to load is reported on stderr and skipped: the engine's own commands
+    keep working whatever a plugin does.
+    """
+    loaded = []
+    for ep in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
+        try:
+            ep.load()(root)
+        except Exception as exc:  # noqa: BLE001 - reported, the rest of the CLI still works
+            err.print(f"[yellow]skipped command plugin {ep.name}: {exc}[/yellow]", highlight=False)
+            continue
+        loaded.append(ep.name)
+    return loaded
 
 
-_mount_evaluate()
+load_plugins()
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from skillpath.engine.relevance import RelevanceWeights
+
 
 def _packaged_shared_dir() -> Path:
     """``../shared`` relative to the working directory (the checkout's neighbour).
@@ -64,6 +66,10 @@ class Tuning(BaseModel):
     rank_workload: float = Field(0.1, ge=0, le=1, description="Bonus for a light workload.")
     rank_level: float = Field(0.1, ge=0, le=1, description="Bonus for a matching EQF level.")
     rank_reference_ects: float = Field(5.0, gt=0, description="Workload counted as 'light'.")
+    # relevance ranking (engine/relevance.py; SKILLPATH_TUNING__RELEVANCE__TITLE=1.0 etc.)
+    relevance: RelevanceWeights = Field(
+        default_factory=RelevanceWeights, description="Weights of the relevance ranking."
+    )
 
     def gap_options(self) -> dict[str, float]:
         """The keyword arguments :func:`skillpath.engine.gap.compute_gap` takes."""
@@ -166,10 +172,6 @@ class Settings(BaseSettings):
         """Trained matcher artefacts written by ``evaluation/train_matcher.py``; read before
         the ones shipped in the package."""
         return self.home / "artifacts"
-
-    def shared(self, *parts: str) -> Path:
-        """A path inside the shared folder, e.g. ``settings.shared("bench", "job-titles")``."""
-        return self.shared_dir.joinpath(*parts)
 
     @cached_property
     def resolved_esco_paths(self) -> list[Path]:

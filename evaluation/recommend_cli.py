@@ -1,7 +1,8 @@
 """``skillpath evaluate recommend`` and ``skillpath evaluate all``.
 
-``register(app)`` adds both commands to the ``evaluate`` typer app that engine/cli.py owns;
-engine.cli is imported lazily (inside the commands) because it imports this module.
+``register(app)`` adds both commands to the ``evaluate`` typer app that
+:mod:`skillpath.evaluation.commands` mounts on the CLI; the shared command helpers come from
+:mod:`skillpath.engine.clikit` (the CLI itself is never imported).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from skillpath.engine.clikit import console, err, errors, print_json, progress_bars, service
+from skillpath.engine.service import Skillpath
 from skillpath.evaluation.judged_cli import judged_section
 from skillpath.evaluation.judged_cli import summary_table as judged_summary_table
 from skillpath.evaluation.recommend_eval import (
@@ -37,8 +39,6 @@ from skillpath.evaluation.simulate import SAMPLE_PATH, load_sample, quick_subset
 
 QUICK_LEARNERS = 20
 
-console = Console()
-err = Console(stderr=True)
 
 QuickOpt = Annotated[
     bool, typer.Option("--quick", help=f"CI mode: the first {QUICK_LEARNERS} learners only.")
@@ -82,7 +82,7 @@ def _lenses(lens: list[str] | None) -> tuple[str, ...]:
 
 
 def evaluate_recommendations(
-    service: Any,
+    service: Skillpath,
     learners: list[Any],
     lenses: tuple[str, ...] = DEFAULT_LENSES,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
@@ -142,7 +142,7 @@ QUICK_SKILL_QUERIES = 50
 QUICK_TITLES = 200
 
 
-def skills_section(service: Any, quick: bool) -> dict[str, Any]:
+def skills_section(service: Skillpath, quick: bool) -> dict[str, Any]:
     """The skill-extraction evaluation (evaluation.skills_eval), every development split."""
     from skillpath.evaluation.skills_eval import default_files, evaluate_skill_file
 
@@ -153,7 +153,7 @@ def skills_section(service: Any, quick: bool) -> dict[str, Any]:
     }
 
 
-def titles_section(service: Any, quick: bool) -> dict[str, Any]:
+def titles_section(service: Skillpath, quick: bool) -> dict[str, Any]:
     """The job-title evaluation (evaluation.titles_eval) on the JobBERT validation split."""
     from skillpath.evaluation.benchmarks import default_title_split
     from skillpath.evaluation.titles_eval import evaluate_title_file
@@ -164,7 +164,7 @@ def titles_section(service: Any, quick: bool) -> dict[str, Any]:
 
 
 def _other_eval(
-    name: str, fn: Callable[[Any, bool], dict[str, Any]], service: Any, quick: bool
+    name: str, fn: Callable[[Skillpath, bool], dict[str, Any]], service: Skillpath, quick: bool
 ) -> dict[str, Any] | str:
     """Run another part of the evaluation; on failure, a line for the report's "Not run".
 
@@ -193,8 +193,6 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Recommendation quality on simulated learners: skillpath vs baselines, three lenses."""
-        from skillpath.engine.cli import errors, print_json, progress_bars, service
-
         lenses = _lenses(lens)  # a usage error before any work
         with errors():
             chosen = _learners(sample, quick, learners)
@@ -226,8 +224,6 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Every evaluation (recommendation, skills, titles) into results/<timestamp>/."""
-        from skillpath.engine.cli import errors, print_json, progress_bars, service
-
         started = time.perf_counter()
         results: dict[str, Any] = {"generated": _now(), "quick": quick, "todo": []}
         lenses = _lenses(lens)  # a usage error before any work
@@ -279,7 +275,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def main() -> None:  # pragma: no cover - for running before engine/cli.py wires register()
+def main() -> None:  # pragma: no cover - the same commands without the rest of the CLI
     """``python -m skillpath.evaluation.recommend_cli all --quick``: the same commands, alone."""
     app = typer.Typer(help="Evaluate skillpath.", no_args_is_help=True)
     register(app)

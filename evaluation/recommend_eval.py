@@ -57,11 +57,14 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from skillpath.engine.recommendation import CatalogueSnapshot
+from skillpath.engine.service import Skillpath
 from skillpath.evaluation import metrics as M
 from skillpath.evaluation.baselines import (
     BM25Baseline,
@@ -245,7 +248,7 @@ class LabelMatcher:
 class CatalogueData:
     """The catalogue as the evaluation sees it, read once from the facade."""
 
-    snapshot: Any  # engine.recommendation.CatalogueSnapshot
+    snapshot: CatalogueSnapshot
     texts: dict[str, str]
     rating: dict[str, float | None]
     reviews: dict[str, int | None]
@@ -260,27 +263,23 @@ class CatalogueData:
         return len(self.texts)
 
 
-def load_catalogue(service: Any) -> CatalogueData:
+def load_catalogue(service: Skillpath) -> CatalogueData:
     """Texts, popularity, workload (hours, or ECTS x 30 as the ranking does) and vectors."""
     from skillpath.engine.catalogue.vectors import credential_text
     from skillpath.engine.ranking import hours_estimate
 
     snapshot = service.catalogue_snapshot()
-    texts, rating, reviews, hours, by_rowid, sources = {}, {}, {}, {}, {}, {}
+    texts, rating, reviews, hours, sources = {}, {}, {}, {}, {}
     statements: dict[str, str] = {}
-    for stored in service.catalogue.iter_all():
+    for stored in service.credentials():
         r = stored.record
         texts[r.id] = credential_text(r, max_chars=20_000)
         statements[r.id] = "\n".join([r.title, *r.learning_outcomes, r.description or ""])
         rating[r.id], reviews[r.id] = r.rating, r.review_count
         hours[r.id] = hours_estimate(snapshot.entries[r.id].candidate(()))
-        by_rowid[stored.rowid] = r.id
         sources[r.id] = r.source
-    index = service.catalogue_bundle["credentials"]
-    matrix = index.vectors()
-    vectors = {
-        by_rowid[int(o)]: matrix[i] for i, o in enumerate(index.owners) if int(o) in by_rowid
-    }
+    found = service.credential_vectors()
+    vectors = {cid: found.matrix[i] for cid, i in found.position.items() if cid in texts}
     return CatalogueData(snapshot, texts, rating, reviews, hours, vectors, sources, statements)
 
 
@@ -352,7 +351,7 @@ def model_lens(
     return Lens("model", LENS_TEXT["model"], reference, notes)
 
 
-def _lens_cache_path(service: Any, matcher: Any) -> Any:
+def _lens_cache_path(service: Skillpath, matcher: Skillpath) -> Path:
     folder = service.settings.embedding_cache_path.parent
     return folder / f"lens-model-{matcher.matcher_name}-{matcher.matcher_fingerprint}.json"
 
@@ -370,7 +369,7 @@ def sample_statements(data: CatalogueData, sample: int | None, seed: int = 0) ->
 
 
 def stronger_model_lens(
-    service: Any,
+    service: Skillpath,
     data: CatalogueData,
     progress: ProgressFactory | None = None,
     sample: int | None = None,
@@ -430,39 +429,27 @@ class SkillpathRunner:
 
     def __init__(
         self,
-        service: Any,
-        data: CatalogueData,
+        service: Skillpath,
         pool: Iterable[str],
         sources: Sequence[str],
-        revision: int,
         k: int,
         max_pathway_items: int = 6,
     ) -> None:
-        from skillpath.engine.recommendation import CatalogueSnapshot
-
         self.service, self.sources, self.k = service, tuple(sources), k
         self.max_pathway_items = max_pathway_items
-        entries = []
-        for cid in sorted(set(pool)):
-            entry = data.snapshot.entries[cid]
-            entries.append(replace(entry, links=tuple(x for x in entry.links if x[3] in sources)))
-        self.snapshot = CatalogueSnapshot.build(revision, entries)
+        self.snapshot = service.pool_snapshot(pool, self.sources)
 
     def run(self, learner: Learner) -> tuple[list[str], list[str], float]:
         """(ranked ids, pathway ids in learning order, seconds for gap + ranking + pathway)."""
-        from skillpath.engine.ranking import Constraints
-        from skillpath.engine.recommendation import LearnerProfile, recommend_from_gap
+        from skillpath.engine.recommendation import LearnerProfile
 
         started = time.perf_counter()
         gap = self.service.compute_gap(
             learner.target_uri, LearnerProfile(skills=list(learner.held))
         ).gap
-        neighbours = self.service.neighbours_for(gap, self.snapshot)
-        ranking, _, pathway, _, _ = recommend_from_gap(
+        ranking, _, pathway, _, _ = self.service.recommend_for_gap(
             gap,
             self.snapshot,
-            Constraints(),
-            neighbours,
             k=self.k,
             max_pathway_items=self.max_pathway_items,
             sources=self.sources,
@@ -496,7 +483,7 @@ class LearnerContext:
     query_vector: np.ndarray
 
 
-def learner_contexts(service: Any, learners: Sequence[Learner]) -> list[LearnerContext]:
+def learner_contexts(service: Skillpath, learners: Sequence[Learner]) -> list[LearnerContext]:
     """Per learner: the reference gap, the target's ISCO-minor family, the occupation query."""
     store = service.store
     by_minor: dict[str, list[str]] = {}
@@ -607,7 +594,7 @@ def _ir(runs: Mapping[str, list[str]], qrels: Mapping[str, dict[str, int]], k: i
 
 
 def evaluate_lens(
-    service: Any,
+    service: Skillpath,
     data: CatalogueData,
     lens: Lens,
     contexts: Sequence[LearnerContext],
@@ -618,12 +605,9 @@ def evaluate_lens(
     pool = sorted(lens.reference)
     reference = lens.reference
     k, depth = config.k, config.depth
-    revision = -1 - LENSES.index(lens.name)  # never equal to a real catalogue revision
-    runners = {"skillpath": SkillpathRunner(service, data, pool, SYSTEM_SOURCES, revision, depth)}
+    runners = {"skillpath": SkillpathRunner(service, pool, SYSTEM_SOURCES, depth)}
     if lens.name != "tag":
-        runners["skillpath+tags"] = SkillpathRunner(
-            service, data, pool, ALL_SOURCES, revision - 10, depth
-        )
+        runners["skillpath+tags"] = SkillpathRunner(service, pool, ALL_SOURCES, depth)
     for runner in runners.values():  # one-time loads (vectors, caches) are not latency
         if contexts:
             runner.run(contexts[0].learner)
@@ -828,7 +812,7 @@ def _mean_curve(rows: Sequence[dict[str, Any]], depth: int) -> dict[str, list[fl
 
 
 def run_recommend_eval(
-    service: Any,
+    service: Skillpath,
     learners: Sequence[Learner],
     config: EvalConfig | None = None,
     progress: ProgressFactory | None = None,

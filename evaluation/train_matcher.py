@@ -14,7 +14,9 @@ never for training):
 
 Run: ``python -m skillpath.evaluation.train_matcher`` (a few minutes on two cores; query vectors go
 through the embedding cache, so a rerun re-encodes nothing). Writes
-``models/artifacts/skills-<encoder>.npz``.
+``skills-<encoder>.npz`` into ``--out`` or ``$SKILLPATH_HOME/artifacts`` (never into the
+installed package); the engine reads artefacts there before the shipped ones in
+``models/artifacts/`` (copy one there to ship it).
 
 ``--partner e5`` trains an *ensemble* fusion instead: the features above from the main
 encoder plus the adapted features of the partner encoder (read as ``"e5:<feature>"``, its
@@ -29,6 +31,7 @@ import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -70,7 +73,7 @@ class Member:
     features: tuple[str, ...]
 
 
-def _rows(
+def feature_rows(
     members: Sequence[Member], texts: Sequence[str], gold: Sequence[Sequence[int]]
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], tuple[str, ...]]:
     """Feature rows (candidates + gold of every sentence), labels, candidate ids per sentence
@@ -99,7 +102,7 @@ def _rows(
     return np.concatenate(xs), np.concatenate(ys), cands, names
 
 
-def _out_of_fold(
+def out_of_fold(
     vectors: np.ndarray,
     gold: Sequence[Sequence[int]],
     targets: np.ndarray,
@@ -146,9 +149,9 @@ def train(
     texts, gold, vectors = training_set(service)
     log(f"{len(texts)} training sentences, {sum(map(len, gold))} pairs")
 
-    targets = matcher._preferred_vectors
+    targets = matcher.preferred_vectors
     folds = np.random.default_rng(seed).integers(0, 2, len(texts))
-    adapted = _out_of_fold(vectors, gold, targets, folds, seed)
+    adapted = out_of_fold(vectors, gold, targets, folds, seed)
     log(f"fold adapters trained ({time.perf_counter() - started:.0f}s)")
     adapter = train_adapter(vectors, gold, targets, seed=seed, **ADAPTER)
     log(f"full adapter trained ({time.perf_counter() - started:.0f}s)")
@@ -163,13 +166,13 @@ def train(
                 "python -m skillpath.evaluation.train_matcher)"
             )
         other_vectors = partner.embedding_cache.encode(partner.encoder, texts, "query")
-        other_adapted = _out_of_fold(other_vectors, gold, other._preferred_vectors, folds, seed)
+        other_adapted = out_of_fold(other_vectors, gold, other.preferred_vectors, folds, seed)
         log(f"{partner.encoder.name} fold adapters trained ({time.perf_counter() - started:.0f}s)")
         prefix = f"{partner.encoder.name}:"
         members.append(Member(prefix, other, other_vectors, other_adapted, tuple(partner_features)))
         name = f"{name}+{partner.encoder.name}"
 
-    x, y, cands, names = _rows(members, texts, gold)
+    x, y, cands, names = feature_rows(members, texts, gold)
     model = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
     weights = tuple(float(w) for w in model.coef_[0])
     bias = float(model.intercept_[0])
@@ -216,12 +219,19 @@ def main() -> None:  # pragma: no cover - script
         help="comma-separated features of the main encoder (e.g. drop 'lexical' for e5)",
     )
     parser.add_argument("--partner", help="train the ensemble with this second encoder (e5)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the artefact (default: $SKILLPATH_HOME/artifacts, read before the "
+        "shipped ones; copy it into models/artifacts/ to ship it)",
+    )
     args = parser.parse_args()
     service = Skillpath()
     partner = service.with_encoder(args.partner) if args.partner else None
     features = tuple(f.strip() for f in args.features.split(",") if f.strip())
     artifact = train(service, args.seed, features=features, partner=partner)
-    path = artifact.save(artifact_path("skills", artifact.encoder))
+    out = args.out or service.settings.artifacts_dir
+    path = artifact.save(out / artifact_path("skills", artifact.encoder).name)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
 
 

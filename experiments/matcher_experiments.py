@@ -1,8 +1,8 @@
 """Matcher experiments that did not ship, kept runnable so their numbers can be reproduced.
 
-    python -m skillpath.evaluation.matcher_experiments rerank      # gradient-boosted re-ranker
-    python -m skillpath.evaluation.matcher_experiments desc-pairs  # adapter + ESCO desc pairs
-    python -m skillpath.evaluation.matcher_experiments titles      # job titles: MiniLM, e5, blends
+    python experiments/matcher_experiments.py rerank      # gradient-boosted re-ranker
+    python experiments/matcher_experiments.py desc-pairs  # adapter + ESCO desc pairs
+    python experiments/matcher_experiments.py titles      # job titles: MiniLM, e5, blends
 
 Both learn on SkillSkape train only and score the three development splits with the WorkRB
 protocol (RP@5 / RP@10 / MRR), the shipped method in the same run as the reference.
@@ -37,8 +37,8 @@ from skillpath.evaluation.train_matcher import (
     ADAPTER,
     FEATURES,
     Member,
-    _out_of_fold,
-    _rows,
+    feature_rows,
+    out_of_fold,
     training_set,
 )
 from skillpath.models.adapter import train_adapter
@@ -85,8 +85,8 @@ def rerank(service: Skillpath, seed: int = 0) -> None:
     plain = replace(shipped, config=replace(shipped.config, use_artifact=False))
     texts, gold, vectors = training_set(service)
     folds = np.random.default_rng(seed).integers(0, 2, len(texts))
-    adapted = _out_of_fold(vectors, gold, plain._preferred_vectors, folds, seed)
-    x, y, _, names = _rows([Member("", plain, vectors, adapted, FEATURES)], texts, gold)
+    adapted = out_of_fold(vectors, gold, plain.preferred_vectors, folds, seed)
+    x, y, _, names = feature_rows([Member("", plain, vectors, adapted, FEATURES)], texts, gold)
     linear = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
     boosted = HistGradientBoostingClassifier(
         max_iter=300, learning_rate=0.05, max_leaf_nodes=31, random_state=seed
@@ -123,7 +123,7 @@ def desc_pairs(service: Skillpath, seed: int = 0) -> None:
 
     started = time.perf_counter()
     matcher = service.skill_matcher
-    targets = matcher._preferred_vectors
+    targets = matcher.preferred_vectors
     texts, gold, vectors = training_set(service)
     skills = service.skills
     with_desc = [i for i, s in enumerate(skills) if s.description]

@@ -115,13 +115,19 @@ class MatcherArtifact:
         return cls(encoder=meta["encoder"], fusion=fusion, adapter=adapter, info=meta["info"])
 
 
-def artifact_path(kind: str, encoder: str) -> Path:
-    """Where the shipped artefact for ``kind`` ("skills" | "occupations") and encoder lives."""
-    return ARTIFACTS / f"{kind}-{encoder}.npz"
+def artifact_path(kind: str, encoder: str, folders: Sequence[Path] = ()) -> Path:
+    """The artefact for ``kind`` ("skills" | "occupations") and encoder: the first of
+    ``folders`` holding one (a trained one in ``$SKILLPATH_HOME/artifacts``), else the one
+    shipped in the package. Training writes to a folder it is given, never here."""
+    name = f"{kind}-{encoder}.npz"
+    for folder in folders:
+        if (Path(folder) / name).exists():
+            return Path(folder) / name
+    return ARTIFACTS / name
 
 
-def load_artifact(kind: str, encoder: str) -> MatcherArtifact | None:
-    path = artifact_path(kind, encoder)
+def load_artifact(kind: str, encoder: str, folders: Sequence[Path] = ()) -> MatcherArtifact | None:
+    path = artifact_path(kind, encoder, folders)
     if not path.exists():
         return None
     artifact = MatcherArtifact.load(path)

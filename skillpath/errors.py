@@ -4,9 +4,10 @@ Callers (the CLI, the API, the evaluation) catch :class:`SkillpathError` and bra
 subclass; the API maps each subclass to one HTTP status in one place (``api/errors.py``).
 
 Each class also derives from the builtin it replaced (``KeyError``, ``ValueError``,
-``RuntimeError``), so code written against the old exceptions keeps working. This module
-imports nothing, so the lowest layers (``esco/``, ``models/``) can raise these too; the
-import contract lists it below them.
+``RuntimeError``), so code written against the old exceptions keeps working. This module sits
+at the package root and imports nothing, so every layer, the lowest (``esco/``, ``models/``)
+included, raises these; ``skillpath.engine.errors`` is the same classes under the engine's
+name. The import contract lists it below everything.
 """
 
 from __future__ import annotations

@@ -16,6 +16,18 @@ SHARED = Path(os.environ.get("SKILLPATH_SHARED_DIR", REPO.parent / "shared")).re
 ESCO_DIR = SHARED / "esco"
 
 
+# A test is marked by what it needs, read off the fixtures it uses (directly or through other
+# fixtures), so a new test is marked truthfully without anyone remembering to.
+NEEDS = {"engine": "slow", "esco_taxonomy": "esco"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, marker in NEEDS.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+
+
 def require_shared() -> Path:
     if not ESCO_DIR.exists():
         pytest.skip(f"ESCO download not found at {ESCO_DIR} (set SKILLPATH_SHARED_DIR)")

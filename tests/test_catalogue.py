@@ -169,13 +169,13 @@ def test_crash_mid_import_leaves_store_and_vectors_consistent(engine, shared_dir
     monkeypatch.setattr(CatalogueStore, "upsert", failing_upsert)
     with pytest.raises(RuntimeError, match="simulated crash"):
         from skillpath.engine.catalogue.importer import import_items
-        from skillpath.engine.service import _MatcherMapper
+        from skillpath.engine.catalogue.mapper import MatcherMapper
 
         import_items(
             items,
             "edx-crash",
             engine.catalogue,
-            _MatcherMapper(engine),
+            MatcherMapper(engine.skill_matcher),
             lambda u: True,
             batch_size=50,
         )
@@ -191,7 +191,7 @@ def test_crash_mid_import_leaves_store_and_vectors_consistent(engine, shared_dir
     ).fetchone()[0]
     assert orphans == 0
     # The vectors were not refreshed by the crashed import; the next read rebuilds them.
-    engine.__dict__.pop("catalogue_bundle", None)
+    engine.reset_caches("catalogue_bundle")
     _vectors_match_store(engine)
     # Re-running the import completes it; the 50 already stored are unchanged.
     summary = engine.import_stream(iter(items), "edx-crash")

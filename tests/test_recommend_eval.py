@@ -259,10 +259,10 @@ def test_quick_evaluate_all_writes_report(catalogue, tmp_path, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    import skillpath.engine.cli
+    import skillpath.evaluation.recommend_cli
     from skillpath.evaluation.recommend_cli import register
 
-    monkeypatch.setattr(skillpath.engine.cli, "service", lambda: catalogue)
+    monkeypatch.setattr(skillpath.evaluation.recommend_cli, "service", lambda: catalogue)
     app = typer.Typer()
     register(app)
     result = CliRunner().invoke(app, ["all", "--quick", "--results", str(tmp_path)])
@@ -297,7 +297,7 @@ def test_skillpath_never_sees_tags_under_the_tag_lens(catalogue):
 
     data = load_catalogue(catalogue)
     pool = list(data.snapshot.entries)
-    runner = SkillpathRunner(catalogue, data, pool, SYSTEM_SOURCES, -1, 10)
+    runner = SkillpathRunner(catalogue, pool, SYSTEM_SOURCES, 10)
     assert all(
         src in SYSTEM_SOURCES for e in runner.snapshot.entries.values() for *_, src in e.links
     )
@@ -350,13 +350,13 @@ def test_unknown_lens_is_a_usage_error_before_any_work(command, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    import skillpath.engine.cli
+    import skillpath.evaluation.recommend_cli
     from skillpath.evaluation.recommend_cli import register
 
     def no_service():
         raise AssertionError("the engine was loaded before the options were checked")
 
-    monkeypatch.setattr(skillpath.engine.cli, "service", no_service)
+    monkeypatch.setattr(skillpath.evaluation.recommend_cli, "service", no_service)
     app = typer.Typer()
     register(app)
     result = CliRunner().invoke(app, [command, "--lens", "tag", "--lens", "bogus"])

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from skillpath.engine.catalogue.records import ImportIssue, ImportItem
+from skillpath.engine.catalogue.records import ImportIssue, ImportItem, MicroCredential, SkillLink
 
 JsonSource = str | Path | Mapping[str, Any] | Sequence[Any]
 
@@ -62,3 +62,18 @@ def read_objects(
             yield from read_node(node, index)
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             yield ImportIssue(reason=f"object #{index}: unsupported shape ({exc})")
+
+
+def export_links(record: MicroCredential, skills: Sequence[SkillLink]) -> list[SkillLink]:
+    """The skills an export lists: the record's declared skills, then the caller's links
+    (inferred ones) for other URIs; a declared URI wins. ELM and OB3 exports share it."""
+    links = [
+        SkillLink(uri=s.uri, label=s.label, evidence=s.outcome, source="declared")
+        for s in record.declared_skills
+    ]
+    seen = {link.uri for link in links}
+    for link in skills:
+        if link.uri not in seen:
+            links.append(link)
+            seen.add(link.uri)
+    return links
