@@ -116,8 +116,8 @@ def readiness(service: Skillpath) -> Readiness:
             checks[name] = f"{type(exc).__name__}: {exc}"
     revision = credentials = None
     try:
-        revision = service.catalogue.revision
-        credentials = service.catalogue.count()
+        revision = service.catalogue_revision
+        credentials = service.count_credentials()
         snapshot = service.catalogue_snapshot()
         checks["catalogue_snapshot"] = (
             "ok"

@@ -362,8 +362,8 @@ def build_router(settings: Settings) -> APIRouter:
         ] = None,
         q: Annotated[str | None, Query(max_length=q_chars, description="Title contains.")] = None,
     ) -> CredentialPage:
-        total = service.catalogue.count(source, q)
-        items = [c.record for c in service.catalogue.list(offset, limit, source, q)]
+        total = service.count_credentials(source, q)
+        items = [c.record for c in service.list_credentials(offset, limit, source, q)]
         more = offset + len(items) < total
         return CredentialPage(
             items=items,

@@ -332,6 +332,12 @@ class SkillMatcher:
         )
         self._lexical: LexicalIndex | None = None
 
+    @property
+    def preferred_vectors(self) -> np.ndarray:
+        """One unit vector per skill's preferred label, in ``skills`` order (what the trained
+        adapter maps statements onto)."""
+        return self._preferred_vectors
+
     # -- model ---------------------------------------------------------------------------
     @property
     def fusion(self) -> FusionModel:
@@ -467,13 +473,6 @@ class SkillMatcher:
             )
         return out
 
-    def score_all(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Blended, label and description scores of every skill (the zero-shot recipe)."""
-        label = self._label_max(vectors)
-        description = vectors @ self._description_vectors.T
-        w = self.config.label_weight
-        return w * label + (1 - w) * description, label, description
-
     # -- rankings ------------------------------------------------------------------------
     def _prepare(self, statements: Sequence[object]) -> list[str]:
         cap = self.config.max_statement_chars
@@ -514,28 +513,6 @@ class SkillMatcher:
 
     def rank(self, statement: str) -> SkillRanking:
         return self.rank_batch([statement])[0]
-
-    def rank_vectors(self, vectors: np.ndarray, k: int) -> list[list[SkillHit]]:
-        blended, label, description = self.score_all(vectors)
-        k = min(k, len(self.skills))
-        out = []
-        for q in range(len(vectors)):
-            top = np.argpartition(-blended[q], k - 1)[:k]
-            top = top[np.lexsort((top, -blended[q, top]))]  # score desc, position asc: stable
-            out.append(
-                [
-                    SkillHit(
-                        uri=self.skills[i].uri,
-                        label=self.skills[i].preferred_label,
-                        score=float(blended[q, i]),
-                        label_score=float(label[q, i]),
-                        description_score=float(description[q, i]),
-                        skill_type=self.skills[i].skill_type,
-                    )
-                    for i in top.tolist()
-                ]
-            )
-        return out
 
     def search(self, text: str, k: int = 10) -> list[SkillHit]:
         """Top-``k`` skills for a free-text query, scored by the fusion model."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -34,6 +34,16 @@ from skillpath.engine.ranking import Candidate, Constraints, Ranking, SkillLink,
 from skillpath.engine.relevance import RelevanceWeights, rank_by_relevance
 
 LINK_SOURCES = ("declared", "inferred", "tag")
+
+
+class EntryLink(NamedTuple):
+    """A credential → ESCO skill link in the snapshot: a tuple (compact, unpacks as before)
+    with names, built from the stored link by :mod:`skillpath.engine.snapshot`."""
+
+    uri: str
+    strength: float
+    evidence: str | None
+    source: str  # declared | inferred | tag
 
 
 # Caps on a profile's lists (each entry is a lookup, an alt-label occupation a table scan):
@@ -132,7 +142,7 @@ class CatalogueEntry:
 
     id: str
     title: str
-    links: tuple[tuple[str, float, str | None, str], ...]  # (uri, strength, evidence, source)
+    links: tuple[EntryLink, ...]  # (uri, strength, evidence, source)
     ects: float | None
     hours: float | None
     eqf_level: int | None

@@ -446,20 +446,6 @@ class Store:
                 break
         return list(seen.items())
 
-    def related_skills(self, uri: str) -> list[tuple[str, str]]:
-        rows = self.conn.execute(
-            "SELECT related_uri, relation FROM skill_relations WHERE original_uri = ?", (uri,)
-        )
-        return [(r[0], r[1]) for r in rows]
-
-    def collections_of(self, uri: str) -> list[str]:
-        return [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT name FROM collections WHERE concept_uri = ? ORDER BY name", (uri,)
-            )
-        ]
-
     # -- occupations -------------------------------------------------------------------
     def occupation_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM occupations").fetchone()[0]

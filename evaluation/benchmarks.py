@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import csv
 import io
-import os
 import sys
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
@@ -346,11 +345,11 @@ def load_title_benchmark(
 
 
 def default_shared_dir() -> Path:
-    """The shared data folder: ``$SKILLPATH_SHARED_DIR``, else ``<repo root>/../shared``."""
-    configured = os.environ.get(SHARED_DIR_ENV)
-    if configured:
-        return Path(configured)
-    return Path("../shared")
+    """The shared data folder, found the one way every layer finds it: ``Settings.shared_dir``
+    (``$SKILLPATH_SHARED_DIR``, else ``../shared``)."""
+    from skillpath.engine.config import Settings
+
+    return Settings().shared_dir
 
 
 def default_skill_splits(shared_dir: Path, include_train: bool = False) -> dict[str, Path]:

@@ -544,6 +544,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.server
 def test_real_uvicorn_server(catalogue, limits):
     import uvicorn
 

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from skillpath.engine.catalogue.jsonld import as_list as _as_list
-from skillpath.engine.catalogue.jsonld import read_objects
+from skillpath.engine.catalogue.jsonld import export_links, read_objects
 from skillpath.engine.catalogue.jsonld import types as _types
 from skillpath.engine.catalogue.parsing import (
     country_alpha3,
@@ -497,20 +497,6 @@ def _organisation(name: str, record: MicroCredential, first: bool) -> dict[str, 
     return org
 
 
-def _links(record: MicroCredential, skills: Sequence[SkillLink]) -> list[SkillLink]:
-    """The record's declared skills plus the caller's links; a declared URI wins."""
-    links = [
-        SkillLink(uri=s.uri, label=s.label, evidence=s.outcome, source="declared")
-        for s in record.declared_skills
-    ]
-    seen = {link.uri for link in links}
-    for link in skills:
-        if link.uri not in seen:
-            links.append(link)
-            seen.add(link.uri)
-    return links
-
-
 def _specification(record: MicroCredential, skills: Sequence[SkillLink]) -> dict[str, Any]:
     outcomes: list[dict[str, Any]] = [
         {"id": f"urn:skillpath:lo:{i + 1}", "type": "LearningOutcome", "title": _lang_map(text)}
@@ -518,7 +504,7 @@ def _specification(record: MicroCredential, skills: Sequence[SkillLink]) -> dict
     ]
     by_text = {text: lo for text, lo in zip(record.learning_outcomes, outcomes, strict=True)}
     loose: list[SkillLink] = []
-    for link in _links(record, skills):
+    for link in export_links(record, skills):
         target = by_text.get(link.evidence or "")
         if target is None:
             loose.append(link)

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from skillpath.engine.catalogue.jsonld import as_list as _as_list
-from skillpath.engine.catalogue.jsonld import read_objects
+from skillpath.engine.catalogue.jsonld import export_links, read_objects
 from skillpath.engine.catalogue.jsonld import types as _types
 from skillpath.engine.catalogue.parsing import (
     country_code,
@@ -342,16 +342,7 @@ def to_ob3(record: MicroCredential, skills: Sequence[SkillLink] = ()) -> dict[st
     ``targetType`` "ext:ESCOSkill"; inferred links are marked so a re-import skips them.
     OB3 requires ``description``: a record without one is exported with its title there.
     """
-    links = [
-        SkillLink(uri=s.uri, label=s.label, evidence=s.outcome, source="declared")
-        for s in record.declared_skills
-    ]
-    seen = {link.uri for link in links}
-    for link in skills:
-        if link.uri not in seen:
-            links.append(link)
-            seen.add(link.uri)
-
+    links = export_links(record, skills)
     achievement: dict[str, Any] = {
         "id": _uri(record.external_id, "achievement"),
         "type": ["Achievement"],
