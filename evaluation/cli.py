@@ -9,19 +9,15 @@ number; errors print one line on stderr and exit 1.
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from skillpath.engine.service import Skillpath
-from skillpath.evaluation.benchmarks import BenchmarkFormatError
+from skillpath.engine.clikit import console, service
+from skillpath.engine.clikit import errors as _errors
+from skillpath.engine.clikit import print_json as _print_json
 from skillpath.evaluation.judged_cli import judged_command
 from skillpath.evaluation.skills_eval import (
     METHODS,
@@ -34,34 +30,13 @@ from skillpath.evaluation.titles_eval import TitleResult, evaluate_title_file
 evaluate_app = typer.Typer(
     help="Benchmark the matcher on the public development splits.", no_args_is_help=True
 )
-console = Console()
-err = Console(stderr=True)
-
-
-def service() -> Skillpath:
-    """The facade the commands use (tests substitute their session engine)."""
-    return Skillpath()
-
+__all__ = ["evaluate_app", "register", "service"]  # tests patch ``service`` here
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except (ValueError, KeyError, RuntimeError, OSError, BenchmarkFormatError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-
-
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
-
-
-def _print_json(value: Any) -> None:
-    data = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def skill_table(results: list[SkillSplitResult]) -> Table:
