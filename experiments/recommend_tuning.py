@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--extra", type=Path, default=Path("bench/judgments-extra.json"))
     parser.add_argument("--unjudged", type=Path, default=None)
+    parser.add_argument("--cache", type=Path, default=CACHE, help="feature cache (pickle)")
     args = parser.parse_args()
 
     from skillpath.engine.service import Skillpath
@@ -189,11 +190,11 @@ def main() -> None:
     grades = merge_judgments(files).grades
     service = Skillpath()
     canonical = service.credential_canonical_ids()
-    if CACHE.exists() and not args.refresh:
-        data = pickle.loads(CACHE.read_bytes())
+    if args.cache.exists() and not args.refresh:
+        data = pickle.loads(args.cache.read_bytes())
     else:
         data = gather(service, cases)
-        CACHE.write_bytes(pickle.dumps(data))
+        args.cache.write_bytes(pickle.dumps(data))
     ids = [c.id for c in cases]
     table: dict[str, dict] = {}
     spread: dict[str, str] = {}
