@@ -100,7 +100,7 @@ def key_id_of(scope: Scope) -> str:
 
 
 class AuditMiddleware:
-    """Records every request that needs the write scope, after its response started."""
+    """Records every request that needs the write scope, as its response starts."""
 
     def __init__(self, app: ASGIApp, audit: AuditLog) -> None:
         self.app = app
@@ -110,17 +110,11 @@ class AuditMiddleware:
         if scope["type"] != "http" or required_scope(scope["method"], scope["path"]) != "write":
             await self.app(scope, receive, send)
             return
-        status = 500
+        recorded = False
 
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
+        async def write(status: int) -> None:
+            nonlocal recorded
+            recorded = True
             query = scope.get("query_string", b"").decode("latin-1")
             what = scope["path"] + (f"?{query}" if query else "")
             request_id = (scope.get("state") or {}).get("request_id")
@@ -128,3 +122,16 @@ class AuditMiddleware:
             await anyio.to_thread.run_sync(
                 self.audit.record, who, scope["method"], what[:2000], status, request_id
             )
+
+        async def capture(message: Message) -> None:
+            # The row is written before the client sees the status, so a reader of the
+            # trail never misses a write that was already answered.
+            if message["type"] == "http.response.start" and not recorded:
+                await write(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            if not recorded:  # an exception before any response: the outer 500
+                await write(500)

