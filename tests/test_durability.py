@@ -148,7 +148,14 @@ def test_kill_9_mid_import_keeps_whole_batches_and_the_next_start_serves(
                 "SELECT count(*) FROM credentials WHERE source = ?", (source,)
             ).fetchone()[0]
 
-    before = count("coursera")
+    # a source of its own: every record is new, so every committed batch adds 256 rows
+    from skillpath.engine.catalogue.csv_import import load_mapping
+
+    mapping = tmp_path / "coursera-kill.toml"
+    text = load_mapping("coursera").path.read_text()
+    mapping.write_text(text.replace('source = "coursera"', 'source = "coursera-kill"', 1))
+    source = "coursera-kill"
+    before = count(source)
     env = {
         **os.environ,
         "SKILLPATH_HOME": str(home),
@@ -159,13 +166,13 @@ def test_kill_9_mid_import_keeps_whole_batches_and_the_next_start_serves(
     cli = Path(sys.executable).parent / "skillpath"
     csv_path = shared_dir / "catalogue" / "coursera-courses.csv"
     p = subprocess.Popen(
-        [str(cli), "catalogue", "import", str(csv_path), "--mapping", "coursera"],
+        [str(cli), "catalogue", "import", str(csv_path), "--mapping", str(mapping)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 900
-    while count("coursera") == before:
+    while count(source) == before:
         assert p.poll() is None, p.stderr.read().decode()[-2000:] if p.stderr else ""
         assert time.monotonic() < deadline, "no batch committed in time"
         time.sleep(0.2)
@@ -180,10 +187,11 @@ def test_kill_9_mid_import_keeps_whole_batches_and_the_next_start_serves(
         ).fetchone()[0]
         assert orphans == 0
         unlinked = conn.execute(
-            "SELECT count(*) FROM credentials c WHERE source = 'coursera' AND NOT EXISTS"
-            " (SELECT 1 FROM credential_skills s WHERE s.credential_rowid = c.rowid)"
+            "SELECT count(*) FROM credentials c WHERE source = ? AND NOT EXISTS"
+            " (SELECT 1 FROM credential_skills s WHERE s.credential_rowid = c.rowid)",
+            (source,),
         ).fetchone()[0]
-    added = count("coursera") - before
+    added = count(source) - before
     assert added > 0 and added % 256 == 0, added  # whole batches of 256, never part of one
     assert unlinked < added  # records came with their links (a few map to no skill at all)
     # the next start serves, from a snapshot of the store as it is
