@@ -135,8 +135,10 @@ def score_saved_runs(
     judgment_paths: list[Path] | None,
     methods: list[str] | None,
     shared_dir: Path | None = None,
+    canonical: dict[str, str] | None = None,
 ) -> tuple[JudgedResult, dict[str, str]]:
-    """Score lists saved by any system (no engine): the same metrics and tests."""
+    """Score lists saved by any system (no engine unless ``canonical`` came from one): the
+    same metrics and tests."""
     from skillpath.engine.config import Settings
 
     default_cases, default_judgments = default_paths(shared_dir or Settings().shared_dir)
@@ -154,7 +156,7 @@ def score_saved_runs(
             raise ValueError(f"{runs_path} has no run named {', '.join(missing)}")
         saved = {m: saved[m] for m in methods}
     baseline = "skillpath" if "skillpath" in saved else next(iter(saved))
-    means, per_case, sig = score_runs(saved, cases, merged.grades, None, baseline)
+    means, per_case, sig = score_runs(saved, cases, merged.grades, canonical, baseline)
     result = JudgedResult(
         cases=len(cases),
         judged_pairs=sum(len(merged.grades.get(c.id, {})) for c in cases),
@@ -193,10 +195,17 @@ def judged_command(
         typer.Option(
             "--runs",
             help="Score saved lists instead of running methods: JSON {method: {case: [ids]}} "
-            "(e.g. the shared pool-runs file) or a TREC run file. No engine is loaded, so "
-            "duplicates are not folded.",
+            "(e.g. the shared pool-runs file, or the runs of a judged.json) or a TREC run "
+            "file. No engine is loaded unless --fold.",
         ),
     ] = None,
+    fold: Annotated[
+        bool,
+        typer.Option(
+            "--fold",
+            help="With --runs: fold duplicate ids with the home's catalogue (loads the engine).",
+        ),
+    ] = False,
     unjudged_out: Annotated[
         Path | None,
         typer.Option(
@@ -221,7 +230,8 @@ def judged_command(
         if method and runs is None:
             check_methods(method)  # a usage error before the engine loads
         if runs is not None:
-            result, targets = score_saved_runs(runs, cases, judgments, method)
+            canonical = eval_cli.service().credential_canonical_ids() if fold else None
+            result, targets = score_saved_runs(runs, cases, judgments, method, canonical=canonical)
         else:
             sp = eval_cli.service()
             with progress_bars() as progress:
