@@ -276,8 +276,10 @@ def test_saved_pool_runs_reproduce_the_published_dev_numbers(shared_dir, tmp_pat
 
     from skillpath.evaluation import cli as eval_cli
 
-    runs = shared_dir / "bench" / "recommendations" / "pool-runs-2026-12-02.json"
-    args = ["judged", "--runs", str(runs), "--results", str(tmp_path), "--no-plot", "--json"]
+    bench = shared_dir / "bench" / "recommendations"
+    runs, given = bench / "pool-runs-2026-12-02.json", bench / "judgments.json"
+    args = ["judged", "--runs", str(runs), "--judgments", str(given)]
+    args += ["--results", str(tmp_path), "--no-plot", "--json"]
     result = CliRunner().invoke(eval_cli.evaluate_app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout[result.stdout.index("{") :])
