@@ -125,8 +125,8 @@ def _fuzz(api_schema, method: str, path: str, mode: GenerationMode, key: str | N
         suppress_health_check=list(HealthCheck),
     )
     def check(case):
-        if headers:
-            case.headers = {**(case.headers or {}), **headers}
-        case.call_and_validate(checks=CHECKS)
+        # a generous read timeout: a recommendation batch on a loaded 2-core machine can
+        # take over the 10 s default, which is slowness, not a server error
+        case.call_and_validate(checks=CHECKS, headers=headers, timeout=120)
 
     check()
