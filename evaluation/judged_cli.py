@@ -34,6 +34,8 @@ from skillpath.evaluation.judged import (
     score_runs,
 )
 
+QUICK_CASES = 8  # `evaluate all --quick`: enough to exercise every method, not to judge them
+
 console = Console()
 err = Console(stderr=True)
 
@@ -108,6 +110,7 @@ def evaluate_judged(
     methods: list[str] | None,
     progress: Any = None,
     with_unjudged: bool = False,
+    limit: int | None = None,
 ) -> tuple[JudgedResult, dict[str, str]]:
     """Read the files (defaults: the shared dev set + bench/judgments-extra.json) and run."""
     default_cases, default_judgments = default_paths(service.settings.shared_dir)
@@ -116,7 +119,7 @@ def evaluate_judged(
     for path in [cases_path, *paths]:
         if not Path(path).exists():
             raise FileNotFoundError(f"{path}: no such file")
-    cases = load_cases(cases_path)
+    cases = load_cases(cases_path)[:limit]
     files = [(str(p), load_judgments(p)) for p in paths]
     result = run_judged(
         service,
@@ -278,9 +281,9 @@ def write_results(result: JudgedResult, root: Path, plot: bool = True) -> Path:
 
 def judged_section(service: Any, quick: bool = False) -> dict[str, Any]:
     """The judged evaluation as a section of ``evaluate all`` (every method, default files;
-    ``quick`` changes nothing: 30 cases take about a minute)."""
+    ``quick``: the first :data:`QUICK_CASES` cases only, for CI)."""
     t0 = time.perf_counter()
-    result, _ = evaluate_judged(service, None, None, None)
+    result, _ = evaluate_judged(service, None, None, None, limit=QUICK_CASES if quick else None)
     data = result.to_dict()
     data["seconds_total"] = time.perf_counter() - t0
     return data
