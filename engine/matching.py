@@ -25,10 +25,12 @@ access, no I/O.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -645,16 +647,129 @@ class SkillMatcher:
 # --------------------------------------------------------------------------- occupations
 
 
+TITLE_FEATURES: tuple[str, ...] = (
+    "label",
+    "preferred",
+    "lexical",
+    "group",
+    "exact",
+    "e5:label",
+    "e5:preferred",
+    "e5:group",
+)
+"""Per (title, occupation) features the learned title model reads (``e5:`` = partner):
+
+* ``label`` / ``preferred``: cosine to the best label variant / to the preferred label;
+* ``lexical``: TF-IDF cosine to the best label variant (English labels);
+* ``group``: the best ``label`` cosine anywhere in the occupation's ISCO unit group: the
+  title's *field* ("nursing professionals") backs the occupations in it, so "registered
+  nurse" leans to the nursing group rather than to "nurse assistant" alone;
+* ``exact``: 1 if the title equals one of the occupation's labels (case-insensitive).
+"""
+
+
+@dataclass(frozen=True)
+class TitleModel:
+    """The learned title ranking shipped for an encoder pair (``titles-<name>.npz``).
+
+    ``english`` ranks titles detected as English (trained on JobBERT validation titles,
+    cross-validated); ``other`` ranks the rest (chosen on the MELO development languages).
+    ``confidence`` maps the head of a ranking (top score, margin to the second, exact-label
+    owners) to the probability that the top occupation is right, fitted out of fold; a
+    resolution below ``confident_at`` is reported as ambiguous, with alternatives.
+    ``prior`` (occupation URI -> value in [0, 1]: how often vacancy titles name it) and
+    ``adapter`` (a linear map of MiniLM title vectors) are the learned feature inputs that
+    the fusions may read as ``prior`` and ``adapted:*``.
+    """
+
+    english: FusionModel
+    other: FusionModel
+    confidence: FusionModel
+    english_at: float = 0.5
+    """p(English) from the language detector at or above which ``english`` is used."""
+    confident_at: float = 0.5
+    prior: Mapping[str, float] | None = None
+    adapter: LinearAdapter | None = None
+    info: dict = field(default_factory=dict)
+
+    def save(self, path: Path) -> Path:
+        def fusion(f: FusionModel) -> dict:
+            return {"features": list(f.features), "weights": list(f.weights), "bias": f.bias}
+
+        meta = {
+            "english": fusion(self.english),
+            "other": fusion(self.other),
+            "confidence": fusion(self.confidence),
+            "english_at": self.english_at,
+            "confident_at": self.confident_at,
+            "prior_uris": list(self.prior or {}),
+            "info": self.info,
+        }
+        arrays: dict[str, np.ndarray] = {"meta": np.asarray(json.dumps(meta))}
+        if self.prior:
+            arrays["prior"] = np.asarray(list(self.prior.values()), dtype=np.float32)
+        if self.adapter is not None:
+            arrays["adapter"] = self.adapter.matrix.astype(np.float16)
+        np.savez_compressed(path, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> TitleModel:
+        def fusion(d: Mapping) -> FusionModel:
+            return FusionModel(
+                features=tuple(d["features"]),
+                weights=tuple(float(w) for w in d["weights"]),
+                bias=float(d["bias"]),
+            )
+
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            prior = (
+                dict(zip(meta["prior_uris"], data["prior"].tolist(), strict=True))
+                if "prior" in data
+                else None
+            )
+            adapter = (
+                LinearAdapter(data["adapter"].astype(np.float32)) if "adapter" in data else None
+            )
+        return cls(
+            english=fusion(meta["english"]),
+            other=fusion(meta["other"]),
+            confidence=fusion(meta["confidence"]),
+            english_at=float(meta["english_at"]),
+            confident_at=float(meta["confident_at"]),
+            prior=prior,
+            adapter=adapter,
+            info=dict(meta.get("info", {})),
+        )
+
+
+TITLE_METHODS: tuple[str, ...] = ("zero-shot", "zero-shot-e5", "hand", "final")
+"""``zero-shot``: MiniLM best label variant; ``zero-shot-e5``: the same with e5 (needs the
+partner); ``hand``: the hand-set MiniLM fusion shipped before the learned model; ``final``:
+what the engine serves (the learned model when it and the partner are there, else ``hand``)."""
+
+
+@dataclass(frozen=True)
+class TitleConfidence:
+    """How sure the matcher is of a title's top occupation, and why."""
+
+    probability: float
+    language: str
+    exact_owners: int
+    """How many occupations carry the title itself as a label (> 1: ESCO is ambiguous)."""
+
+
 @dataclass
 class OccupationMatcher:
-    """Job title → ESCO occupations: best label variant, fused with lexical overlap.
+    """Job title → ESCO occupations.
 
-    The final score is ``(label + w_lex * lexical + w_pref * preferred) / (1 + w_lex +
-    w_pref)``: the best label variant, the lexical overlap, and the cosine to the *preferred*
-    label, which also breaks the exact ties between occupations sharing an alternative label.
-    It stays a cosine-like value in [0, 1] (1 = an exact preferred label). Weights 0.2 / 0.5
-    (JobBERT validation MRR 0.392 vs 0.361 for the best label variant alone). A trained
-    ``fusion`` (with optional adapter) replaces it when shipped.
+    With a shipped :class:`TitleModel` and a ``partner`` matcher over the multilingual
+    encoder (e5), each title is scored by a learned linear model over
+    :data:`TITLE_FEATURES`, with English or non-English weights by the detected language
+    (:mod:`skillpath.models.language`). Without them it falls back to the hand-set fusion
+    ``(label + w_lex * lexical + w_pref * preferred) / (1 + w_lex + w_pref)`` (weights 0.2 /
+    0.5, JobBERT validation MRR 0.392), which stays a cosine-like value in [0, 1].
     """
 
     occupations: list[Occupation]
@@ -665,6 +780,8 @@ class OccupationMatcher:
     preferred_weight: float = 0.5
     fusion: FusionModel | None = None
     adapter: LinearAdapter | None = None
+    partner: OccupationMatcher | None = None
+    model: TitleModel | None = None
 
     def __post_init__(self) -> None:
         labels = self.bundle["labels"]
@@ -675,6 +792,22 @@ class OccupationMatcher:
         self._vectors = np.ascontiguousarray(labels.vectors()[order], dtype=np.float32)
         self._preferred = np.ascontiguousarray(self._vectors[self._starts])  # first variant
         self._lexical: LexicalIndex | None = None
+        # ISCO unit groups: occupations sorted by group, so a group max is one reduceat.
+        groups = [o.isco_group or f"-{i}" for i, o in enumerate(self.occupations)]
+        self._group_order = np.argsort(np.asarray(groups), kind="stable")
+        sorted_groups = np.asarray(groups)[self._group_order]
+        self._group_starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+        self._group_of = np.empty(len(self.occupations), dtype=np.int64)
+        self._group_of[self._group_order] = (
+            np.cumsum(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]) - 1
+        )
+        self._prior_cache: np.ndarray | None = None
+        self._exact: dict[str, list[int]] = {}
+        for i, o in enumerate(self.occupations):
+            for label in o.label_variants:
+                owners = self._exact.setdefault(label.casefold(), [])
+                if i not in owners:
+                    owners.append(i)
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -689,11 +822,72 @@ class OccupationMatcher:
             )
         return self._lexical
 
+    @property
+    def learned(self) -> bool:
+        """Whether ``final`` is the learned model (it needs the partner's vectors)."""
+        return self.model is not None and self.partner is not None
+
     def _label_max(self, vectors: np.ndarray) -> np.ndarray:
         sims = vectors @ self._vectors.T
         out = np.full((len(vectors), len(self.occupations)), -1.0, dtype=np.float32)
         out[:, self._owner_ids] = np.maximum.reduceat(sims, self._starts, axis=1)
         return out
+
+    def _group_max(self, scores: np.ndarray) -> np.ndarray:
+        per_group = np.maximum.reduceat(scores[:, self._group_order], self._group_starts, axis=1)
+        return per_group[:, self._group_of]
+
+    def exact_owners(self, title: str) -> list[int]:
+        """Positions of the occupations that carry ``title`` as a label (case-insensitive)."""
+        return list(self._exact.get(" ".join(title.split()).casefold(), []))
+
+    def dense_features(self, vectors: np.ndarray, prefix: str = "") -> dict[str, np.ndarray]:
+        """The encoder-dependent features of :data:`TITLE_FEATURES` for query vectors."""
+        label = self._label_max(vectors)
+        return {
+            f"{prefix}label": label,
+            f"{prefix}preferred": vectors @ self._preferred.T,
+            f"{prefix}group": self._group_max(label),
+        }
+
+    def features(
+        self, titles: Sequence[str], vectors: np.ndarray, partner_vectors: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        """Every feature of :data:`TITLE_FEATURES` for a chunk of cleaned titles."""
+        feats = self.dense_features(vectors)
+        feats["lexical"] = self.lexical.score(list(titles))
+        exact = np.zeros((len(titles), len(self.occupations)), dtype=np.float32)
+        for row, title in enumerate(titles):
+            exact[row, self.exact_owners(title)] = 1.0
+        feats["exact"] = exact
+        if partner_vectors is not None and self.partner is not None:
+            feats.update(self.partner.dense_features(partner_vectors, "e5:"))
+        model = self.model
+        if model is not None and model.adapter is not None:
+            feats.update(self.dense_features(model.adapter.apply(vectors), "adapted:"))
+        if model is not None and model.prior is not None:
+            feats["prior"] = np.broadcast_to(self._prior_row(), exact.shape)
+        return feats
+
+    def _prior_row(self) -> np.ndarray:
+        if self._prior_cache is None:
+            prior = (self.model.prior if self.model else None) or {}
+            self._prior_cache = np.asarray(
+                [prior.get(o.uri, 0.0) for o in self.occupations], dtype=np.float32
+            )
+        return self._prior_cache
+
+    def encode_partner(self, titles: Sequence[str]) -> np.ndarray | None:
+        if self.partner is None:
+            return None
+        return self.partner.encoder.encode_queries(list(titles))
+
+    def _hand(self, titles: Sequence[str], v: np.ndarray) -> np.ndarray:
+        w_lex, w_pref = self.lexical_weight, self.preferred_weight
+        score = self._label_max(v) + w_pref * (v @ self._preferred.T)
+        if w_lex:
+            score += w_lex * self.lexical.score(list(titles))
+        return np.clip(score / (1 + w_lex + w_pref), 0.0, 1.0)
 
     def score_titles(
         self,
@@ -701,44 +895,71 @@ class OccupationMatcher:
         method: str = "final",
         vectors: np.ndarray | None = None,
         chunk: int = 512,
+        partner_vectors: np.ndarray | None = None,
     ) -> np.ndarray:
         """Scores in [0, 1] of every occupation for each (cleaned) title."""
-        if method not in ("final", "zero-shot"):
-            raise InvalidQuery(f"unknown method {method!r}; choose final or zero-shot")
-        fusion = self.fusion if method == "final" else None
+        if method not in TITLE_METHODS:
+            raise InvalidQuery(f"unknown method {method!r}; choose {', '.join(TITLE_METHODS)}")
+        if method == "zero-shot-e5" and self.partner is None:
+            raise InvalidQuery("method zero-shot-e5 needs the multilingual partner index")
+        learned = method == "final" and self.learned
+        if method == "final" and not learned and self.fusion is None:
+            method = "hand"
         if vectors is None:
             vectors = self.encoder.encode_queries(list(titles))
         elif len(vectors) != len(titles):
             raise ValueError(f"{len(vectors)} vectors for {len(titles)} titles")
+        if (learned or method == "zero-shot-e5") and partner_vectors is None:
+            partner_vectors = self.encode_partner(titles)
         out = np.empty((len(titles), len(self.occupations)), dtype=np.float32)
         for start in range(0, len(titles), chunk):
+            part = list(titles[start : start + chunk])
             v = vectors[start : start + chunk]
-            label = self._label_max(v)
+            pv = None if partner_vectors is None else partner_vectors[start : start + chunk]
             if method == "zero-shot":
-                out[start : start + chunk] = np.clip(label, 0.0, 1.0)  # best label variant
-                continue
-            if fusion is None:
-                w_lex, w_pref = self.lexical_weight, self.preferred_weight
-                score = label + w_pref * (v @ self._preferred.T)
-                if w_lex:
-                    score += w_lex * self.lexical.score(list(titles[start : start + chunk]))
-                out[start : start + chunk] = np.clip(score / (1 + w_lex + w_pref), 0.0, 1.0)
-                continue
-            feats: dict[str, np.ndarray] = {"label": label}
-            if "label_adapted" in fusion.features:
-                if self.adapter is None:
-                    raise ValueError("the occupation fusion needs an adapter but has none")
-                feats["label_adapted"] = self._label_max(self.adapter.apply(v))
-            if "lexical" in fusion.features:
-                feats["lexical"] = self.lexical.score(list(titles[start : start + chunk]))
-            out[start : start + chunk] = fusion.probability(fusion.logit(feats))
+                out[start : start + chunk] = np.clip(self._label_max(v), 0.0, 1.0)
+            elif method == "zero-shot-e5":
+                assert self.partner is not None and pv is not None
+                out[start : start + chunk] = np.clip(self.partner._label_max(pv), 0.0, 1.0)
+            elif method == "hand":
+                out[start : start + chunk] = self._hand(part, v)
+            elif learned:
+                out[start : start + chunk] = self._learned(part, v, pv)
+            else:  # a legacy single-encoder artefact
+                out[start : start + chunk] = self._legacy(part, v)
         return out
+
+    def _learned(self, titles: list[str], v: np.ndarray, pv: np.ndarray | None) -> np.ndarray:
+        from skillpath.models.language import detect
+
+        assert self.model is not None
+        feats = self.features(titles, v, pv)
+        english = np.asarray([detect(t).p_english >= self.model.english_at for t in titles])
+        out = np.empty((len(titles), len(self.occupations)), dtype=np.float32)
+        for mask, fusion in ((english, self.model.english), (~english, self.model.other)):
+            if mask.any():
+                part = {k: f[mask] for k, f in feats.items()}
+                out[mask] = fusion.probability(fusion.logit(part))
+        return out
+
+    def _legacy(self, titles: list[str], v: np.ndarray) -> np.ndarray:
+        fusion = self.fusion
+        assert fusion is not None
+        feats: dict[str, np.ndarray] = {"label": self._label_max(v)}
+        if "label_adapted" in fusion.features:
+            if self.adapter is None:
+                raise ValueError("the occupation fusion needs an adapter but has none")
+            feats["label_adapted"] = self._label_max(self.adapter.apply(v))
+        if "lexical" in fusion.features:
+            feats["lexical"] = self.lexical.score(titles)
+        return fusion.probability(fusion.logit(feats))
 
     def rank_batch(
         self,
         titles: Sequence[object],
         method: str = "final",
         vectors: np.ndarray | None = None,
+        partner_vectors: np.ndarray | None = None,
     ) -> list[OccupationRanking]:
         """Every occupation ranked for each title, titles encoded in one go (or given)."""
         if isinstance(titles, str | bytes):
@@ -746,7 +967,7 @@ class OccupationMatcher:
         cleaned = [clean_query(t, "job title", 500) for t in titles]
         if not cleaned:
             return []
-        scores = self.score_titles(cleaned, method, vectors)
+        scores = self.score_titles(cleaned, method, vectors, partner_vectors=partner_vectors)
         out = []
         for title, row in zip(cleaned, scores, strict=True):
             order = np.lexsort((np.arange(len(row)), -row))
@@ -756,3 +977,35 @@ class OccupationMatcher:
     def normalize(self, title: str, k: int = 10) -> list[OccupationHit]:
         """The ``k`` best ESCO occupations for a job title, scores in [0, 1]."""
         return self.rank_batch([title])[0].hits(max(1, k))
+
+    def confidence(self, ranking: OccupationRanking) -> TitleConfidence:
+        """The probability that ``ranking``'s top occupation is the right one.
+
+        With the learned model: its calibrated confidence model (fitted out of fold on
+        JobBERT validation). Without it: the top score itself (the hand fusion is a
+        cosine-like value, not a probability), so callers keep their own threshold.
+        """
+        from skillpath.models.language import detect
+
+        language = detect(ranking.title).code
+        owners = len(self.exact_owners(ranking.title))
+        top = float(ranking.scores[0]) if len(ranking) else 0.0
+        if self.model is None or not self.learned:
+            return TitleConfidence(top, language, owners)
+        second = float(ranking.scores[1]) if len(ranking) > 1 else 0.0
+        feats = confidence_features(np.asarray([top]), np.asarray([second]), np.asarray([owners]))
+        c = self.model.confidence
+        return TitleConfidence(float(c.probability(c.logit(feats))[0]), language, owners)
+
+
+def confidence_features(
+    top: np.ndarray, second: np.ndarray, exact_owners: np.ndarray
+) -> dict[str, np.ndarray]:
+    """What the confidence model reads about a ranking's head."""
+    owners = exact_owners.astype(np.float32)
+    return {
+        "top": top.astype(np.float32),
+        "margin": (top - second).astype(np.float32),
+        "exact_one": (owners == 1).astype(np.float32),
+        "exact_many": (owners > 1).astype(np.float32),
+    }

@@ -25,7 +25,9 @@ from skillpath.evaluation.skills_eval import (
     default_files,
     evaluate_skill_file,
 )
-from skillpath.evaluation.titles_eval import TitleResult, evaluate_title_file
+from skillpath.evaluation.skills_eval import macro_average as skill_macro_average
+from skillpath.evaluation.titles_eval import METHODS as TITLE_METHODS
+from skillpath.evaluation.titles_eval import TitleResult, evaluate_title_file, macro_average
 
 evaluate_app = typer.Typer(
     help="Benchmark the matcher on the public development splits.", no_args_is_help=True
@@ -119,35 +121,79 @@ def skills_command(
             evaluate_skill_file(sp, path, name, methods, not no_extraction, limit)
             for name, path in paths.items()
         ]
+    macro = skill_macro_average(results)
     if as_json:
-        _print_json([dataclasses.asdict(r) for r in results])
+        if len(results) == 1 or not files:
+            _print_json([dataclasses.asdict(r) for r in results])
+        else:
+            _print_json({"files": [dataclasses.asdict(r) for r in results], "macro": macro})
         return
     console.print(skill_table(results))
+    if len(results) > 1:
+        console.print(
+            macro_table(
+                f"Macro average over {len(results)} files (in %)", macro, ["RP@5", "RP@10", "MRR"]
+            )
+        )
     if not no_extraction:
         console.print(extraction_table(results))
 
 
+def macro_table(title: str, averages: dict[str, dict[str, float]], metrics: list[str]) -> Table:
+    table = Table(title=title)
+    table.add_column("method")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    for method, s in averages.items():
+        table.add_row(
+            method, *[f"{s[m]:.3f}" if m == "MRR" and "R@1" in s else _pct(s[m]) for m in metrics]
+        )
+    return table
+
+
 @evaluate_app.command("titles")
 def titles_command(
-    file: Annotated[
-        Path | None,
-        typer.Option("--file", "-f", help="JobBERT-format CSV. Default: the validation split."),
+    files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="JobBERT-format CSV(s), repeat -f for several (e.g. the MELO files). "
+            "Default: the JobBERT validation split.",
+        ),
     ] = None,
     limit: Annotated[
         int | None,
         typer.Option("--limit", min=1, help="Score a fixed-seed random sample of N titles."),
     ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option("--method", help=f"Methods to score (default: {', '.join(TITLE_METHODS)})."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """MRR and recall@1/5/10 of ESCO occupations for job titles, baseline side by side."""
+    """MRR and recall@1/5/10 of ESCO occupations for job titles, baselines side by side;
+    with several files, also their macro average (each file weighs the same)."""
+    methods = tuple(method or TITLE_METHODS)
     with _errors():
         sp = service()
-        path = file or sp.settings.shared_dir / "bench/job-titles/jobbert-validation.csv"
-        result = evaluate_title_file(sp, path, limit)
+        paths = files or [sp.settings.shared_dir / "bench/job-titles/jobbert-validation.csv"]
+        results = [evaluate_title_file(sp, path, limit, methods) for path in paths]
+        macro = macro_average(results)
     if as_json:
-        _print_json(result)
+        if len(results) == 1:
+            _print_json(results[0])
+        else:
+            _print_json({"files": [dataclasses.asdict(r) for r in results], "macro": macro})
         return
-    console.print(title_table(result))
+    for result in results:
+        console.print(title_table(result))
+    if len(results) > 1:
+        console.print(
+            macro_table(
+                f"Macro average over {len(results)} files", macro, ["MRR", "R@1", "R@5", "R@10"]
+            )
+        )
 
 
 evaluate_app.command("judged")(judged_command)

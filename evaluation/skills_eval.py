@@ -111,3 +111,17 @@ def evaluate_skill_file(
 def default_files(shared_dir: Path | None = None) -> dict[str, Path]:
     """The three development splits: TECH and HOUSE validation, SkillSkape dev."""
     return default_skill_splits(shared_dir or default_shared_dir())
+
+
+def macro_average(results: Sequence[SkillSplitResult]) -> dict[str, dict[str, float]]:
+    """Per method, the unweighted mean over files of RP@5, RP@10 and MRR: each split weighs
+    the same, so a big file (SkillSkape dev) does not drown a small one (TECH val)."""
+    if not results:
+        return {}
+    methods = [m for m in results[0].scores if all(m in r.scores for r in results)]
+    return {
+        m: {
+            k: sum(r.scores[m][k] for r in results) / len(results) for k in ("RP@5", "RP@10", "MRR")
+        }
+        for m in methods
+    }

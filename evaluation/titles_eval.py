@@ -1,10 +1,13 @@
-"""Job-title normalisation benchmark runner (JobBERT validation split).
+"""Job-title normalisation benchmark runner (JobBERT validation split, MELO dev files).
 
 Each title ranks all ESCO occupations through the facade
 (:meth:`skillpath.engine.service.Skillpath.rank_occupations_batch`); MRR and recall@1/5/10 of the
-labelled occupation, for the shipped method and the zero-shot baseline side by side. The
-full split has 15,463 titles; ``limit`` scores a fixed-seed random sample for quick runs
-(the same sample every time, so two quick runs are comparable).
+labelled occupation, for the shipped method and the baselines side by side: MiniLM zero-shot,
+e5 zero-shot (when the multilingual title index is built) and ``hand`` (the hand-set MiniLM
+fusion shipped before the learned model). The full JobBERT split has 15,463 titles;
+``limit`` scores a fixed-seed random sample for quick runs (the same sample every time, so
+two quick runs are comparable). :func:`macro_average` averages several files' scores with
+equal weight per file (MELO-style suites: one number per language, then their mean).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from skillpath.evaluation.benchmarks import (
 )
 from skillpath.evaluation.metrics import evaluate_title_rankings
 
-METHODS: tuple[str, ...] = ("zero-shot", "final")
+METHODS: tuple[str, ...] = ("zero-shot", "zero-shot-e5", "hand", "final")
 SAMPLE_SEED = 13
 
 
@@ -66,7 +69,11 @@ def evaluate_title_file(
         unknown_uri=len(bench.unknown_uri),
         sampled=sampled,
     )
-    vectors = service.encode_queries([q.title for q in queries], cache=True)
+    titles = [q.title for q in queries]
+    vectors = service.encode_queries(titles, cache=True)
+    partner_vectors = service.encode_title_queries(titles, cache=True)
+    if partner_vectors is None:  # no multilingual title index: its baseline cannot run
+        methods = [m for m in methods if m != "zero-shot-e5"]
     for method in methods:
         # Rankings over 3k occupations for 15k titles would hold 45M ids: score in chunks
         # and average the per-query values (exactly the mean over all queries).
@@ -74,7 +81,10 @@ def evaluate_title_file(
         for start in range(0, len(queries), chunk):
             part = queries[start : start + chunk]
             rankings = service.rank_occupations_batch(
-                [q.title for q in part], method, vectors[start : start + chunk]
+                [q.title for q in part],
+                method,
+                vectors[start : start + chunk],
+                None if partner_vectors is None else partner_vectors[start : start + chunk],
             )
             runs = {q.qid: r.uris() for q, r in zip(part, rankings, strict=True)}
             gold = {q.qid: q.occupation_uri for q in part}
@@ -85,3 +95,17 @@ def evaluate_title_file(
         result.scores[method] = {m: float(np.mean(v)) for m, v in per_query.items()}
     result.seconds = time.perf_counter() - started
     return result
+
+
+def macro_average(results: Sequence[TitleResult]) -> dict[str, dict[str, float]]:
+    """Per method, the unweighted mean over files of each metric (methods every file has)."""
+    if not results:
+        return {}
+    methods = [m for m in results[0].scores if all(m in r.scores for r in results)]
+    return {
+        m: {
+            metric: float(np.mean([r.scores[m][metric] for r in results]))
+            for metric in results[0].scores[m]
+        }
+        for m in methods
+    }

@@ -70,8 +70,47 @@ def test_titles_command_on_a_small_file(cli, tmp_path):
     result = cli.invoke(eval_cli.evaluate_app, ["titles", "--file", str(path), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data["scores"]) == {"zero-shot", "final"}
+    assert set(data["scores"]) == {"zero-shot", "zero-shot-e5", "hand", "final"}
     assert data["queries"] == 2 and data["unknown_uri"] == 0
+
+
+TITLES_A = (
+    ",vacancyTitle,conceptUri\n"
+    "0,Senior Java Developer,http://data.europa.eu/esco/occupation/"
+    "f2b15a0e-e65a-438a-affb-29b9d50b77d1\n"
+)
+TITLES_B = (
+    ",vacancyTitle,conceptUri\n"
+    "0,Softwareentwickler,http://data.europa.eu/esco/occupation/"
+    "f2b15a0e-e65a-438a-affb-29b9d50b77d1\n"
+    "1,qwzx blorptastic,http://data.europa.eu/esco/occupation/"
+    "f2b15a0e-e65a-438a-affb-29b9d50b77d1\n"
+)
+
+
+def test_titles_command_takes_many_files_and_macro_averages(cli, tmp_path):
+    (tmp_path / "a.csv").write_text(TITLES_A)
+    (tmp_path / "b.csv").write_text(TITLES_B)
+    args = ["titles", "-f", str(tmp_path / "a.csv"), "-f", str(tmp_path / "b.csv")]
+    result = cli.invoke(eval_cli.evaluate_app, [*args, "--json", "--method", "final"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    a, b = (f["scores"]["final"]["MRR"] for f in data["files"])
+    assert [f["queries"] for f in data["files"]] == [1, 2]
+    assert data["macro"]["final"]["MRR"] == pytest.approx((a + b) / 2)  # per file, not per row
+    table = cli.invoke(eval_cli.evaluate_app, args)
+    assert table.exit_code == 0 and "Macro average over 2 files" in table.output
+
+
+def test_skills_command_macro_average(cli, tmp_path):
+    (tmp_path / "a.csv").write_text(ANNOTATIONS)
+    (tmp_path / "b.csv").write_text(SKILLSKAPE)
+    args = ["skills", "-f", str(tmp_path / "a.csv"), "-f", str(tmp_path / "b.csv")]
+    result = cli.invoke(eval_cli.evaluate_app, [*args, "--json", "--no-extraction"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    rp = [f["scores"]["final"]["RP@5"] for f in data["files"]]
+    assert data["macro"]["final"]["RP@5"] == pytest.approx(sum(rp) / 2)
 
 
 def test_library_entry_point(engine, tmp_path):

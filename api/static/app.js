@@ -195,7 +195,24 @@ function renderGap(data) {
     el("div", { class: "gap-cols" }, gapList("Essential", essential), gapList("Optional", optional)),
   );
   for (const note of data.notes || []) section.append(el("p", { class: "note", text: note }));
+  if (data.target.ambiguous && data.target.alternatives.length) section.append(alternativesBox(data.target));
   return section;
+}
+
+// An ambiguous target title: offer the other occupations it may mean, one click each.
+function alternativesBox(target) {
+  const box = el("div", { class: "alternatives", role: "group", "aria-label": "Other occupations this title may mean" },
+    el("span", { text: "Did you mean: " }));
+  for (const alt of target.alternatives.slice(0, 5)) {
+    const button = el("button", { type: "button", class: "alternative", text: alt.label });
+    button.addEventListener("click", () => {
+      state.target = { uri: alt.uri, label: alt.label };
+      document.getElementById("target-input").value = alt.label;
+      document.getElementById("profile-form").requestSubmit();
+    });
+    box.append(button, " ");
+  }
+  return box;
 }
 
 function evidenceItem(e) {
