@@ -17,6 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from skillpath.engine.candidates import (
+    CredentialVectors,
+    RelevanceInputs,
+    RelevanceTexts,
+    gather_inputs,
+)
 from skillpath.engine.catalogue.bm25 import CredentialBM25, bm25_text
 from skillpath.engine.catalogue.csv_import import load_mapping, read_csv_catalogue
 from skillpath.engine.catalogue.duplicates import DuplicateKeys, duplicate_groups
@@ -58,13 +64,15 @@ from skillpath.engine.recommendation import (
     CatalogueSnapshot,
     GapResponse,
     LearnerProfile,
+    OccupationChoice,
     RecommendationRequest,
     RecommendationResponse,
     TargetResolution,
     recommend_from_gap,
+    retrieve_candidates,
     skill_neighbours,
 )
-from skillpath.engine.targets import TITLE_PARTNER, load_title_model, resolve_target
+from skillpath.engine.relevance import hierarchy_neighbours, merge_neighbours
 from skillpath.engine.taxonomy_index import (
     OCCUPATION_BUNDLE,
     SKILL_BUNDLE,
@@ -134,28 +142,7 @@ class Skillpath:
         if self.partner is not None:
             partner = self.partner.build_indexes(progress)
             built.update({f"{self.partner.encoder.name}:{k}": v for k, v in partner.items()})
-        title = self.title_engine
-        if title is not None and title is not self.partner:
-            # Job titles in any EU language: the multilingual encoder's occupation labels
-            # only (33k short texts, a few minutes), not its skill index.
-            built[f"{TITLE_PARTNER}:{OCCUPATION_BUNDLE}"] = title.build_occupation_index(progress)
-            self._reset_esco()
         return built
-
-    def build_occupation_index(self, progress: ProgressFactory | None = None) -> dict:
-        """Build (or refresh) this encoder's ESCO occupation index alone; its manifest."""
-        expect = esco_expectation(self.store, self.encoder)
-        meta = {**expect, "encoder_name": self.encoder.name, "dimension": self.encoder.dimension}
-        bundle = build_occupation_bundle(
-            self.store.all_occupations(),
-            self.encoder,
-            self.embedding_cache,
-            self.settings.batch_size,
-            progress,
-        )
-        save_bundle(self.settings.index_dir, bundle, meta)
-        self._reset_esco()
-        return bundle.manifest
 
     @cached_property
     def partner(self) -> Skillpath | None:
@@ -172,13 +159,7 @@ class Skillpath:
         )
 
     def _reset_esco(self) -> None:
-        for name in (
-            "skills",
-            "occupations",
-            "skill_matcher",
-            "occupation_matcher",
-            "title_partner_matcher",
-        ):
+        for name in ("skills", "occupations", "skill_matcher", "occupation_matcher"):
             self.__dict__.pop(name, None)
         if self.partner is not None:
             self.partner._reset_esco()
@@ -253,40 +234,13 @@ class Skillpath:
     @cached_property
     def occupation_matcher(self) -> OccupationMatcher:
         artifact = load_artifact("occupations", self.encoder.name)
-        partner = self.title_partner_matcher
         return OccupationMatcher(
             self.occupations,
             self._bundle(OCCUPATION_BUNDLE),
             self.encoder,
             fusion=artifact.fusion if artifact else None,
             adapter=artifact.adapter if artifact else None,
-            partner=partner,
-            model=load_title_model(f"{self.encoder.name}+{TITLE_PARTNER}") if partner else None,
         )
-
-    @property
-    def title_engine(self) -> Skillpath | None:
-        """The engine over the multilingual encoder that backs job titles (None if this is it)."""
-        if self.encoder.name == TITLE_PARTNER:
-            return None
-        if self.partner is not None and self.partner.encoder.name == TITLE_PARTNER:
-            return self.partner
-        if "_title_engine" not in self.__dict__:
-            self.__dict__["_title_engine"] = self.with_encoder(TITLE_PARTNER)
-        return self.__dict__["_title_engine"]
-
-    @cached_property
-    def title_partner_matcher(self) -> OccupationMatcher | None:
-        """The multilingual occupation matcher, if its index is built (``index build`` builds
-        it by default): without it titles are matched by this encoder alone."""
-        other = self.title_engine
-        if other is None:
-            return None
-        try:
-            bundle = other._bundle(OCCUPATION_BUNDLE)
-        except (IndexMissing, IndexMismatch):
-            return None
-        return OccupationMatcher(other.occupations, bundle, other.encoder)
 
     # -- queries -------------------------------------------------------------------------
     def search_skills(self, text: str, k: int = 10) -> list[SkillHit]:
@@ -332,22 +286,10 @@ class Skillpath:
         return self.occupation_matcher.normalize(title, k)
 
     def rank_occupations_batch(
-        self,
-        titles: Sequence[str],
-        method: str = "final",
-        vectors: np.ndarray | None = None,
-        partner_vectors: np.ndarray | None = None,
+        self, titles: Sequence[str], method: str = "final", vectors: np.ndarray | None = None
     ) -> list[OccupationRanking]:
-        """Every ESCO occupation ranked for each title (``method``: one of
-        :data:`~skillpath.engine.matching.TITLE_METHODS`); ``partner_vectors`` are the titles'
-        vectors from :meth:`encode_title_queries`."""
-        return self.occupation_matcher.rank_batch(titles, method, vectors, partner_vectors)
-
-    def encode_title_queries(self, texts: Sequence[str], cache: bool = False) -> np.ndarray | None:
-        """The multilingual title encoder's query vectors for ``texts`` (None without it)."""
-        if self.occupation_matcher.partner is None or self.title_engine is None:
-            return None
-        return self.title_engine.encode_queries(texts, cache)
+        """Every ESCO occupation ranked for each title (``method``: "final" | "zero-shot")."""
+        return self.occupation_matcher.rank_batch(titles, method, vectors)
 
     def skill(self, uri_or_label: str) -> Skill:
         ref = clean_query(uri_or_label, "skill")
@@ -586,15 +528,43 @@ class Skillpath:
         return {s.uri: i for i, s in enumerate(self.skills)}
 
     def resolve_target(self, target: str) -> TargetResolution:
-        """An occupation URI, an exact label, or a free title (any EU language) normalised by
-        the matcher; ambiguous titles say so and list alternatives
-        (:func:`skillpath.engine.targets.resolve_target`)."""
-        return resolve_target(
-            self.occupation_matcher,
-            target,
-            self.store.occupation,
-            self.store.occupations_by_label,
-            self.min_target_score,
+        """An occupation URI, an exact label, or a free title normalised by the matcher."""
+        ref = clean_query(target, "target")
+        if ref.startswith("http"):
+            occupation = self.store.occupation(ref)
+            return TargetResolution(
+                occupation_uri=occupation.uri,
+                occupation_label=occupation.preferred_label,
+                matched_by="uri",
+                score=1.0,
+                confident=True,
+            )
+        hits = self.search_occupations(ref, k=6)
+        exact = self.store.occupations_by_label(ref)
+        alternatives = [OccupationChoice(uri=h.uri, label=h.label, score=h.score) for h in hits]
+        if exact:
+            chosen = exact[0]
+            return TargetResolution(
+                occupation_uri=chosen.uri,
+                occupation_label=chosen.preferred_label,
+                matched_by="label",
+                score=1.0,
+                confident=True,
+                alternatives=[a for a in alternatives if a.uri != chosen.uri][:5],
+            )
+        best = hits[0]
+        confident = best.score >= self.min_target_score
+        return TargetResolution(
+            occupation_uri=best.uri,
+            occupation_label=best.label,
+            matched_by="search",
+            score=best.score,
+            confident=confident,
+            alternatives=alternatives[1:],
+            note=None
+            if confident
+            else f"{ref!r} matches no ESCO occupation well (best: {best.label!r}, "
+            f"score {best.score:.2f}); check the alternatives",
         )
 
     def learner_skills(self, profile: LearnerProfile) -> tuple[list[HeldSkill], list[str]]:
@@ -727,6 +697,7 @@ class Skillpath:
                         provider=r.awarding_body,
                         level_text=r.level_text,
                         url=r.url,
+                        text_chars=text_length,
                     )
                 )
             labels = {skill.uri: skill.preferred_label for skill in self.skills}
@@ -746,10 +717,81 @@ class Skillpath:
             [s.uri for s in gap.skills], self.skill_position, self.skill_vectors, positions, uris
         )
 
+    def credential_vectors(self) -> CredentialVectors:
+        """Every credential's unit vector by id (the FAISS bundle's matrix), per revision."""
+
+        def build() -> CredentialVectors:
+            index = self.catalogue_bundle["credentials"]
+            ids = {rowid: cid for rowid, (cid, _) in self.catalogue.content_index().items()}
+            owners = index.owners.tolist()
+            return CredentialVectors.build([ids.get(o, "") for o in owners], index.vectors())
+
+        return self._current("_credential_vectors", build)
+
+    def relevance_inputs(
+        self, request: RecommendationRequest, gap_response: GapResponse | None = None
+    ) -> RelevanceInputs:
+        """Candidates and relevance features for a request (:mod:`skillpath.engine.candidates`)."""
+        gap_response = gap_response or self.compute_gap(
+            request.target, request.profile, request.optional_weight
+        )
+        gap, weights = gap_response.gap, self.settings.tuning.relevance
+        snapshot = self.catalogue_snapshot()
+        narrower = {
+            g.uri: self.store.narrower_closure(g.uri, weights.hierarchy_depth) for g in gap.skills
+        }
+        neighbours = merge_neighbours(
+            self.neighbours_for(gap, snapshot),
+            hierarchy_neighbours(
+                list(narrower), narrower, snapshot.postings, weights.hierarchy_decay
+            ),
+        )
+        occupation = self.store.occupation(gap_response.target.occupation_uri)
+        essential = self.store.skills(self.store.essential_skills(occupation.uri))
+        current = None
+        for ref in request.profile.occupations[:1]:
+            try:
+                current = self.resolve_occupation(ref)
+            except LookupError:
+                hits = self.normalize_occupation(ref, k=1)
+                current = self.store.occupation(hits[0].uri) if hits else None
+        texts = RelevanceTexts(
+            title=request.target
+            if not request.target.startswith("http")
+            else occupation.preferred_label,
+            occupation=_occupation_text(occupation),
+            skills=tuple(_skill_text(s) for s in essential.values()),
+            skill_labels=tuple(s.preferred_label for s in essential.values()),
+            current=_occupation_text(current) if current else None,
+        )
+        languages = request.constraints.languages
+        return gather_inputs(
+            gap,
+            snapshot,
+            texts,
+            lambda rows: self.encode_queries(rows, cache=True),
+            lambda vectors, k: [self.search_credentials(v, k) for v in vectors],
+            self.search_credentials_bm25,
+            lambda query, ids: self.credential_bm25.score_ids(query, ids),
+            self.credential_vectors(),
+            neighbours,
+            retrieve_candidates(
+                snapshot, gap, neighbours, self.settings.tuning.candidates_per_skill
+            ),
+            weights,
+            learner_language=languages[0] if languages else "en",
+            exclude=request.profile.completed_credentials,
+        )
+
     def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
         gap_response = self.compute_gap(request.target, request.profile, request.optional_weight)
         snapshot = self.catalogue_snapshot()
-        neighbours = self.neighbours_for(gap_response.gap, snapshot)
+        relevance = None
+        if request.ranking == "relevance" and snapshot.entries:
+            relevance = self.relevance_inputs(request, gap_response)
+        neighbours = (
+            relevance.neighbours if relevance else self.neighbours_for(gap_response.gap, snapshot)
+        )
         ranking, explanations, pathway, pathway_text, considered = recommend_from_gap(
             gap_response.gap,
             snapshot,
@@ -758,6 +800,9 @@ class Skillpath:
             k=request.k,
             max_pathway_items=request.max_pathway_items,
             exclude_ids=request.profile.completed_credentials,
+            relevance=relevance,
+            weights=self.settings.tuning.relevance,
+            target_title=request.target,
         )
         if snapshot.aliases:
             ranking = ranking.model_copy(
@@ -779,6 +824,15 @@ class Skillpath:
             pathway_explanation=pathway_text,
             candidates_considered=considered,
         )
+
+
+def _occupation_text(occupation: Occupation) -> str:
+    """What the occupation query vector encodes: label, then description (capped)."""
+    return f"{occupation.preferred_label}. {occupation.description or ''}".strip()[:1000]
+
+
+def _skill_text(skill: Skill) -> str:
+    return f"{skill.preferred_label}. {skill.description or ''}".strip()[:500]
 
 
 def _guess_mapping(path: Path) -> str:
