@@ -138,6 +138,7 @@ def test_kill_9_mid_import_keeps_whole_batches_and_the_next_start_serves(
     from skillpath.engine.recommendation import RecommendationRequest
     from skillpath.engine.service import Skillpath
 
+    engine.catalogue.count()  # the catalogue tables exist even if no test imported yet
     home = tmp_path / "home"
     backup(Path(engine.settings.home), home)  # ESCO, indexes, whatever catalogue it holds
     db = home / "skillpath.sqlite"
