@@ -64,7 +64,6 @@ from skillpath.engine.recommendation import (
     CatalogueSnapshot,
     GapResponse,
     LearnerProfile,
-    OccupationChoice,
     RecommendationRequest,
     RecommendationResponse,
     TargetResolution,
@@ -73,6 +72,7 @@ from skillpath.engine.recommendation import (
     skill_neighbours,
 )
 from skillpath.engine.relevance import hierarchy_neighbours, merge_neighbours
+from skillpath.engine.targets import TITLE_PARTNER, load_title_model, resolve_target
 from skillpath.engine.taxonomy_index import (
     OCCUPATION_BUNDLE,
     SKILL_BUNDLE,
@@ -142,7 +142,28 @@ class Skillpath:
         if self.partner is not None:
             partner = self.partner.build_indexes(progress)
             built.update({f"{self.partner.encoder.name}:{k}": v for k, v in partner.items()})
+        title = self.title_engine
+        if title is not None and title is not self.partner:
+            # Job titles in any EU language: the multilingual encoder's occupation labels
+            # only (33k short texts, a few minutes), not its skill index.
+            built[f"{TITLE_PARTNER}:{OCCUPATION_BUNDLE}"] = title.build_occupation_index(progress)
+            self._reset_esco()
         return built
+
+    def build_occupation_index(self, progress: ProgressFactory | None = None) -> dict:
+        """Build (or refresh) this encoder's ESCO occupation index alone; its manifest."""
+        expect = esco_expectation(self.store, self.encoder)
+        meta = {**expect, "encoder_name": self.encoder.name, "dimension": self.encoder.dimension}
+        bundle = build_occupation_bundle(
+            self.store.all_occupations(),
+            self.encoder,
+            self.embedding_cache,
+            self.settings.batch_size,
+            progress,
+        )
+        save_bundle(self.settings.index_dir, bundle, meta)
+        self._reset_esco()
+        return bundle.manifest
 
     @cached_property
     def partner(self) -> Skillpath | None:
@@ -159,7 +180,13 @@ class Skillpath:
         )
 
     def _reset_esco(self) -> None:
-        for name in ("skills", "occupations", "skill_matcher", "occupation_matcher"):
+        for name in (
+            "skills",
+            "occupations",
+            "skill_matcher",
+            "occupation_matcher",
+            "title_partner_matcher",
+        ):
             self.__dict__.pop(name, None)
         if self.partner is not None:
             self.partner._reset_esco()
@@ -234,13 +261,40 @@ class Skillpath:
     @cached_property
     def occupation_matcher(self) -> OccupationMatcher:
         artifact = load_artifact("occupations", self.encoder.name)
+        partner = self.title_partner_matcher
         return OccupationMatcher(
             self.occupations,
             self._bundle(OCCUPATION_BUNDLE),
             self.encoder,
             fusion=artifact.fusion if artifact else None,
             adapter=artifact.adapter if artifact else None,
+            partner=partner,
+            model=load_title_model(f"{self.encoder.name}+{TITLE_PARTNER}") if partner else None,
         )
+
+    @property
+    def title_engine(self) -> Skillpath | None:
+        """The engine over the multilingual encoder that backs job titles (None if this is it)."""
+        if self.encoder.name == TITLE_PARTNER:
+            return None
+        if self.partner is not None and self.partner.encoder.name == TITLE_PARTNER:
+            return self.partner
+        if "_title_engine" not in self.__dict__:
+            self.__dict__["_title_engine"] = self.with_encoder(TITLE_PARTNER)
+        return self.__dict__["_title_engine"]
+
+    @cached_property
+    def title_partner_matcher(self) -> OccupationMatcher | None:
+        """The multilingual occupation matcher, if its index is built (``index build`` builds
+        it by default): without it titles are matched by this encoder alone."""
+        other = self.title_engine
+        if other is None:
+            return None
+        try:
+            bundle = other._bundle(OCCUPATION_BUNDLE)
+        except (IndexMissing, IndexMismatch):
+            return None
+        return OccupationMatcher(other.occupations, bundle, other.encoder)
 
     # -- queries -------------------------------------------------------------------------
     def search_skills(self, text: str, k: int = 10) -> list[SkillHit]:
@@ -286,10 +340,22 @@ class Skillpath:
         return self.occupation_matcher.normalize(title, k)
 
     def rank_occupations_batch(
-        self, titles: Sequence[str], method: str = "final", vectors: np.ndarray | None = None
+        self,
+        titles: Sequence[str],
+        method: str = "final",
+        vectors: np.ndarray | None = None,
+        partner_vectors: np.ndarray | None = None,
     ) -> list[OccupationRanking]:
-        """Every ESCO occupation ranked for each title (``method``: "final" | "zero-shot")."""
-        return self.occupation_matcher.rank_batch(titles, method, vectors)
+        """Every ESCO occupation ranked for each title (``method``: one of
+        :data:`~skillpath.engine.matching.TITLE_METHODS`); ``partner_vectors`` are the titles'
+        vectors from :meth:`encode_title_queries`."""
+        return self.occupation_matcher.rank_batch(titles, method, vectors, partner_vectors)
+
+    def encode_title_queries(self, texts: Sequence[str], cache: bool = False) -> np.ndarray | None:
+        """The multilingual title encoder's query vectors for ``texts`` (None without it)."""
+        if self.occupation_matcher.partner is None or self.title_engine is None:
+            return None
+        return self.title_engine.encode_queries(texts, cache)
 
     def skill(self, uri_or_label: str) -> Skill:
         ref = clean_query(uri_or_label, "skill")
@@ -528,43 +594,15 @@ class Skillpath:
         return {s.uri: i for i, s in enumerate(self.skills)}
 
     def resolve_target(self, target: str) -> TargetResolution:
-        """An occupation URI, an exact label, or a free title normalised by the matcher."""
-        ref = clean_query(target, "target")
-        if ref.startswith("http"):
-            occupation = self.store.occupation(ref)
-            return TargetResolution(
-                occupation_uri=occupation.uri,
-                occupation_label=occupation.preferred_label,
-                matched_by="uri",
-                score=1.0,
-                confident=True,
-            )
-        hits = self.search_occupations(ref, k=6)
-        exact = self.store.occupations_by_label(ref)
-        alternatives = [OccupationChoice(uri=h.uri, label=h.label, score=h.score) for h in hits]
-        if exact:
-            chosen = exact[0]
-            return TargetResolution(
-                occupation_uri=chosen.uri,
-                occupation_label=chosen.preferred_label,
-                matched_by="label",
-                score=1.0,
-                confident=True,
-                alternatives=[a for a in alternatives if a.uri != chosen.uri][:5],
-            )
-        best = hits[0]
-        confident = best.score >= self.min_target_score
-        return TargetResolution(
-            occupation_uri=best.uri,
-            occupation_label=best.label,
-            matched_by="search",
-            score=best.score,
-            confident=confident,
-            alternatives=alternatives[1:],
-            note=None
-            if confident
-            else f"{ref!r} matches no ESCO occupation well (best: {best.label!r}, "
-            f"score {best.score:.2f}); check the alternatives",
+        """An occupation URI, an exact label, or a free title (any EU language) normalised by
+        the matcher; ambiguous titles say so and list alternatives
+        (:func:`skillpath.engine.targets.resolve_target`)."""
+        return resolve_target(
+            self.occupation_matcher,
+            target,
+            self.store.occupation,
+            self.store.occupations_by_label,
+            self.min_target_score,
         )
 
     def learner_skills(self, profile: LearnerProfile) -> tuple[list[HeldSkill], list[str]]:
