@@ -48,7 +48,7 @@ test: install browser lint-imports
 
 # The fast loop: pure logic, no full ESCO index, no server, no browser (under a minute).
 test-fast: install lint-imports
-	$(BIN)/python -m pytest -q -m "not slow and not browser and not server"
+	$(BIN)/python -m pytest -q -m "not (slow or esco or model or build or browser or server)"
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -10,13 +10,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
+from skillpath.engine.caches import Caches, cached
 from skillpath.engine.candidates import (
     CredentialVectors,
     RelevanceInputs,
@@ -24,12 +26,10 @@ from skillpath.engine.candidates import (
     gather_inputs,
 )
 from skillpath.engine.catalogue.bm25 import CredentialBM25, bm25_text
-from skillpath.engine.catalogue.csv_import import load_mapping, read_csv_catalogue
-from skillpath.engine.catalogue.duplicates import DuplicateKeys, duplicate_groups
-from skillpath.engine.catalogue.elm import read_elm, to_elm
-from skillpath.engine.catalogue.importer import ImportSummary, MappedSkill, import_items
-from skillpath.engine.catalogue.ob3 import read_ob3, to_ob3
-from skillpath.engine.catalogue.records import ImportItem, SkillLink
+from skillpath.engine.catalogue.importer import ImportSummary, import_items
+from skillpath.engine.catalogue.mapper import MatcherMapper
+from skillpath.engine.catalogue.records import ImportItem
+from skillpath.engine.catalogue.sources import count_hint, export_record, read_catalogue
 from skillpath.engine.catalogue.store import CatalogueStore, StoredCredential
 from skillpath.engine.catalogue.vectors import (
     CATALOGUE_BUNDLE,
@@ -37,8 +37,9 @@ from skillpath.engine.catalogue.vectors import (
     CredentialSearch,
     build_catalogue_bundle,
 )
-from skillpath.engine.config import Settings
+from skillpath.engine.config import Settings, Tuning
 from skillpath.engine.embeddings import EmbeddingCache, ProgressFactory
+from skillpath.engine.explanations import Explanation, PathwayExplanation
 from skillpath.engine.gap import Gap, HeldSkill, TargetSkill, compute_gap
 from skillpath.engine.index import (
     IndexBundle,
@@ -48,6 +49,13 @@ from skillpath.engine.index import (
     load_bundle,
     read_manifest,
     save_bundle,
+)
+from skillpath.engine.learner import (
+    CompletedCredential,
+    PastOccupation,
+    TextSkill,
+    held_skills,
+    similar_held,
 )
 from skillpath.engine.matching import (
     Extraction,
@@ -59,8 +67,10 @@ from skillpath.engine.matching import (
     SkillRanking,
     clean_query,
 )
+from skillpath.engine.pathway import Pathway
+from skillpath.engine.ranking import Constraints, Ranking
 from skillpath.engine.recommendation import (
-    CatalogueEntry,
+    LINK_SOURCES,
     CatalogueSnapshot,
     GapResponse,
     LearnerProfile,
@@ -72,6 +82,7 @@ from skillpath.engine.recommendation import (
     skill_neighbours,
 )
 from skillpath.engine.relevance import hierarchy_neighbours, merge_neighbours
+from skillpath.engine.snapshot import build_snapshot, restrict_snapshot, taught_skills
 from skillpath.engine.targets import TITLE_PARTNER, load_title_model, resolve_target
 from skillpath.engine.taxonomy_index import (
     OCCUPATION_BUNDLE,
@@ -85,6 +96,22 @@ from skillpath.esco.records import IngestSummary, Occupation, Skill
 from skillpath.esco.store import NotFound, Store
 from skillpath.models.adapter import artifact_path, load_artifact
 from skillpath.models.encoder import Encoder, load_encoder
+
+T = TypeVar("T")
+
+ESCO_DERIVED = (
+    "skills",
+    "occupations",
+    "skill_matcher",
+    "occupation_matcher",
+    "title_partner_matcher",
+    "skill_vectors",
+    "skill_position",
+    "all_skill_labels",
+)
+"""Values built from the ESCO store and indexes: dropped after an ingest or index build."""
+CATALOGUE_DERIVED = ("catalogue_bundle", "_credential_search", "_credential_bm25")
+"""Values built from the credential vectors: dropped when the bundle is rebuilt."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +128,7 @@ class Skillpath:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self._lock = threading.RLock()
+        self.caches = Caches(self._lock)  # derived values, dropped by name (reset_caches)
 
     # -- owned resources -----------------------------------------------------------------
     @cached_property
@@ -179,30 +207,34 @@ class Skillpath:
             self.settings.model_copy(update={"encoder": encoder, "partner_encoder": None})
         )
 
-    def _reset_esco(self) -> None:
-        for name in (
-            "skills",
-            "occupations",
-            "skill_matcher",
-            "occupation_matcher",
-            "title_partner_matcher",
-        ):
-            self.__dict__.pop(name, None)
+    def reset_caches(self, *names: str) -> None:
+        """Drop derived values so the next use rebuilds them: the named ones, or with no
+        names everything derived from ESCO and its indexes (after an ingest or index build);
+        the partner engine's too."""
+        self.caches.drop(*(names or ESCO_DERIVED))
         if self.partner is not None:
-            self.partner._reset_esco()
+            self.partner.reset_caches(*names)
+
+    def _reset_esco(self) -> None:
+        self.reset_caches()
 
     def _bundle(self, name: str) -> IndexBundle:
         return load_bundle(
             self.settings.index_dir, name, esco_expectation(self.store, self.encoder)
         )
 
-    @cached_property
+    @cached
     def skills(self) -> list[Skill]:
         return self.store.all_skills()
 
-    @cached_property
+    @cached
     def occupations(self) -> list[Occupation]:
         return self.store.all_occupations()
+
+    @property
+    def artifact_dirs(self) -> tuple[Path, ...]:
+        """Folders searched for trained artefacts before the shipped ones."""
+        return (self.settings.artifacts_dir,)
 
     @property
     def matcher_name(self) -> str:
@@ -217,7 +249,7 @@ class Skillpath:
         parts = [self.encoder.fingerprint]
         if self.partner is not None:
             parts.append(self.partner.encoder.fingerprint)
-        path = artifact_path("skills", self.matcher_name)
+        path = artifact_path("skills", self.matcher_name, self.artifact_dirs)
         parts.append(hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "-")
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -237,10 +269,10 @@ class Skillpath:
             return False
         return self.partner is None or self.partner.indexes_ready()
 
-    @cached_property
+    @cached
     def skill_matcher(self) -> SkillMatcher:
         partners: dict[str, SkillMatcher] = {}
-        artifact = load_artifact("skills", self.matcher_name)
+        artifact = load_artifact("skills", self.matcher_name, self.artifact_dirs)
         if self.partner is not None:
             if artifact is None:
                 raise FileNotFoundError(
@@ -258,9 +290,9 @@ class Skillpath:
             partners=partners,
         )
 
-    @cached_property
+    @cached
     def occupation_matcher(self) -> OccupationMatcher:
-        artifact = load_artifact("occupations", self.encoder.name)
+        artifact = load_artifact("occupations", self.encoder.name, self.artifact_dirs)
         partner = self.title_partner_matcher
         return OccupationMatcher(
             self.occupations,
@@ -279,11 +311,9 @@ class Skillpath:
             return None
         if self.partner is not None and self.partner.encoder.name == TITLE_PARTNER:
             return self.partner
-        if "_title_engine" not in self.__dict__:
-            self.__dict__["_title_engine"] = self.with_encoder(TITLE_PARTNER)
-        return self.__dict__["_title_engine"]
+        return self.caches.once("title_engine", lambda: self.with_encoder(TITLE_PARTNER))
 
-    @cached_property
+    @cached
     def title_partner_matcher(self) -> OccupationMatcher | None:
         """The multilingual occupation matcher, if its index is built (``index build`` builds
         it by default): without it titles are matched by this encoder alone."""
@@ -396,19 +426,6 @@ class Skillpath:
     def catalogue(self) -> CatalogueStore:
         return CatalogueStore(self.store)
 
-    def _read_catalogue(
-        self, path: Path, fmt: str, mapping: str | None = None
-    ) -> tuple[str, Iterator[ImportItem]]:
-        """(source name, item stream) for a catalogue file in one of the supported formats."""
-        if fmt == "csv":
-            spec = load_mapping(mapping or _guess_mapping(path))
-            return spec.source, read_csv_catalogue(path, spec)
-        if fmt == "elm":
-            return "elm", read_elm(path)
-        if fmt == "ob3":
-            return "ob3", read_ob3(path)
-        raise ValueError(f"unknown catalogue format {fmt!r}: use csv, elm or ob3")
-
     def import_catalogue(
         self,
         path: Path | str,
@@ -420,8 +437,8 @@ class Skillpath:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file")
-        source, items = self._read_catalogue(path, fmt, mapping)
-        return self.import_stream(items, source, progress, total=_count_hint(path, fmt))
+        source, items = read_catalogue(path, fmt, mapping)
+        return self.import_stream(items, source, progress, total=count_hint(path, fmt))
 
     def import_stream(
         self,
@@ -437,7 +454,7 @@ class Skillpath:
                 items,
                 source,
                 self.catalogue,
-                _MatcherMapper(self),
+                MatcherMapper(self.skill_matcher),
                 known.__contains__,
                 progress=advance,
             )
@@ -452,30 +469,40 @@ class Skillpath:
     def credential(self, credential_id: str) -> StoredCredential:
         return self.catalogue.get(credential_id)
 
+    def list_credentials(
+        self,
+        offset: int = 0,
+        limit: int = 20,
+        source: str | None = None,
+        query: str | None = None,
+    ) -> list[StoredCredential]:
+        """A page of stored credentials, optionally of one source / with a title match."""
+        return self.catalogue.list(offset, limit, source, query)
+
+    def count_credentials(self, source: str | None = None, query: str | None = None) -> int:
+        return self.catalogue.count(source, query)
+
+    def catalogue_stats(self) -> dict:
+        """Credentials and declared / inferred / tag links, overall and per source."""
+        return self.catalogue.stats()
+
+    @property
+    def catalogue_revision(self) -> int:
+        """Moves on with every catalogue write (snapshots and vectors are keyed by it)."""
+        return self.catalogue.revision
+
+    def credentials(self) -> Iterator[StoredCredential]:
+        """Every stored credential with its links, in id order (a streaming read)."""
+        return self.catalogue.iter_all()
+
     def export_credential(self, credential_id: str, fmt: str = "json") -> dict:
+        """A credential, ESCO-enriched, as ``json``, ``elm`` (JSON-LD) or ``ob3``."""
         stored = self.catalogue.get(credential_id)
-        labels = self.store.skills(link.skill_uri for link in stored.links)
-        links = [
-            SkillLink(
-                uri=link.skill_uri,
-                label=labels[link.skill_uri].preferred_label if link.skill_uri in labels else None,
-                score=link.score,
-                evidence=link.evidence,
-                source="declared" if link.source == "declared" else "inferred",
-            )
-            for link in stored.links
-            if link.source != "tag"
-        ]
-        if fmt == "elm":
-            return to_elm(stored.record, links)
-        if fmt == "ob3":
-            return to_ob3(stored.record, links)
-        if fmt == "json":
-            return {
-                "credential": stored.record.model_dump(mode="json"),
-                "skills": [link.model_dump(mode="json") for link in links],
-            }
-        raise ValueError(f"unknown export format {fmt!r}: use json, elm or ob3")
+        return export_record(stored, self.skill_labels(s.skill_uri for s in stored.links), fmt)
+
+    def skill_labels(self, uris: Iterable[str]) -> dict[str, str]:
+        """Preferred labels of the given ESCO skill URIs (unknown ones left out)."""
+        return {uri: skill.preferred_label for uri, skill in self.store.skills(uris).items()}
 
     @property
     def _catalogue_expect(self) -> dict:
@@ -508,11 +535,10 @@ class Skillpath:
             bundle,
             {**expect, "catalogue_revision": revision, "refresh": dataclasses.asdict(stats)},
         )
-        for name in ("catalogue_bundle", "_credential_search", "_credential_bm25"):
-            self.__dict__.pop(name, None)
+        self.caches.drop(*CATALOGUE_DERIVED)
         return bundle.manifest
 
-    @cached_property
+    @cached
     def catalogue_bundle(self) -> IndexBundle:
         expect = self._catalogue_expect
         try:
@@ -525,15 +551,9 @@ class Skillpath:
             return self.catalogue_bundle
         return bundle
 
-    def _current(self, name: str, build):  # noqa: ANN001, ANN202 - tiny private helper
+    def _current(self, name: str, build: Callable[[], T]) -> T:
         """A per-revision object (search structures): rebuilt when the catalogue moved on."""
-        revision = self.catalogue.revision
-        held = self.__dict__.get(name)
-        if held is None or held[0] != revision:
-            with self._lock:
-                held = (revision, build())
-                self.__dict__[name] = held
-        return held[1]
+        return self.caches.current(name, self.catalogue.revision, build)
 
     def credential_canonical_ids(self) -> dict[str, str]:
         """credential id → the id of the entry it is merged into, for every duplicate
@@ -581,15 +601,17 @@ class Skillpath:
         return self.credential_bm25.search(text, k, self.catalogue_snapshot().canonical)
 
     # -- gap and recommendations ---------------------------------------------------------
-    min_target_score: float = 0.5  # below this a free-text target is "no good match"
-    occupation_confidence: float = 0.6  # essential skills of a past occupation count this much
+    @property
+    def tuning(self) -> Tuning:
+        """Every weight and threshold (``settings.tuning``, env ``SKILLPATH_TUNING__*``)."""
+        return self.settings.tuning
 
-    @cached_property
+    @cached
     def skill_vectors(self) -> np.ndarray:
         """One L2-normalised vector per ESCO skill (label + description), in ``skills`` order."""
         return self.skill_matcher.bundle["descriptions"].vectors()
 
-    @cached_property
+    @cached
     def skill_position(self) -> dict[str, int]:
         return {s.uri: i for i, s in enumerate(self.skills)}
 
@@ -602,83 +624,53 @@ class Skillpath:
             target,
             self.store.occupation,
             self.store.occupations_by_label,
-            self.min_target_score,
+            self.tuning.min_target_score,
         )
 
     def learner_skills(self, profile: LearnerProfile) -> tuple[list[HeldSkill], list[str]]:
-        """What the learner holds, from every part of the profile; unknown URIs raise NotFound."""
-        held: dict[str, HeldSkill] = {}
+        """What the learner holds, from every part of the profile (:mod:`.learner` merges).
+
+        Skills are URIs or exact labels (unknown ones raise NotFound); occupations are URIs,
+        exact labels or free job titles, resolved as the target is (an unconfident match
+        adds a note); completed credentials are catalogue ids.
+        """
         notes: list[str] = []
-
-        def add(skill: HeldSkill) -> None:
-            if skill.uri not in held or held[skill.uri].confidence < skill.confidence:
-                held[skill.uri] = skill
-
-        for ref in profile.skills:
-            skill = self.skill(ref)
-            add(
-                HeldSkill(
-                    uri=skill.uri, confidence=1.0, source="declared", label=skill.preferred_label
-                )
-            )
+        declared = [(s.uri, s.preferred_label) for s in map(self.skill, profile.skills)]
+        occupations = []
         for ref in profile.occupations:
-            occupation = self.resolve_occupation(ref)
-            labels = self.store.skills(self.store.essential_skills(occupation.uri))
-            for uri, skill in labels.items():
-                add(
-                    HeldSkill(
-                        uri=uri,
-                        confidence=self.occupation_confidence,
-                        source=f"occupation: {occupation.preferred_label}",
-                        label=skill.preferred_label,
-                    )
-                )
-        for credential_id in profile.completed_credentials:
-            stored = self.catalogue.get(credential_id)
-            for link in stored.links:
-                add(
-                    HeldSkill(
-                        uri=link.skill_uri,
-                        confidence=min(1.0, link.score),
-                        source=f"credential: {stored.record.title}",
-                    )
-                )
+            resolution = self.resolve_target(ref)
+            if resolution.note:
+                notes.append(f"past occupation: {resolution.note}")
+            uris = self.store.essential_skills(resolution.occupation_uri)
+            occupations.append(PastOccupation(resolution.occupation_label, self.skill_labels(uris)))
+        credentials = [
+            CompletedCredential(c.record.title, [(x.skill_uri, x.score) for x in c.links])
+            for c in map(self.catalogue.get, profile.completed_credentials)
+        ]
+        text_skills = None
         if profile.text and profile.text.strip():
-            extracted = self.skills_from_text(profile.text)
-            if not extracted:
-                notes.append("no ESCO skill was recognised in the text given")
-            for uri, score in extracted:
-                add(
-                    HeldSkill(
-                        uri=uri,
-                        confidence=round(score, 4),
-                        source="text",
-                        label=self.skills[self.skill_position[uri]].preferred_label,
-                    )
-                )
-        return sorted(held.values(), key=lambda h: h.uri), notes
+            labels = self.all_skill_labels
+            text_skills = [
+                TextSkill(s.uri, s.score, labels.get(s.uri))
+                for s in self.extract_skills(profile.text).skills
+            ]
+        held, more = held_skills(
+            declared, occupations, credentials, text_skills, self.tuning.occupation_confidence
+        )
+        return held, notes + more
 
-    def skills_from_text(self, text: str) -> list[tuple[str, float]]:
-        """(ESCO URI, confidence) recognised in free text (CV lines), via the extractor."""
-        return sorted((s.uri, s.score) for s in self.extract_skills(text).skills)
-
-    def _similar_held(self, target_uris: list[str], held: list[HeldSkill]) -> dict:
-        held_uris = [h.uri for h in held if h.uri in self.skill_position]
-        if not held_uris or not target_uris:
-            return {}
-        vectors = self.skill_vectors
-        t = vectors[[self.skill_position[u] for u in target_uris]]
-        h = vectors[[self.skill_position[u] for u in held_uris]]
-        sims = t @ h.T
-        out = {}
-        for i, uri in enumerate(target_uris):
-            order = np.argsort(-sims[i], kind="stable")[:3]
-            out[uri] = [(held_uris[j], float(sims[i, j])) for j in order if held_uris[j] != uri]
-        return out
+    @cached
+    def all_skill_labels(self) -> dict[str, str]:
+        return {s.uri: s.preferred_label for s in self.skills}
 
     def compute_gap(
-        self, target: str, profile: LearnerProfile | None = None, optional_weight: float = 0.3
+        self,
+        target: str,
+        profile: LearnerProfile | None = None,
+        optional_weight: float | None = None,
     ) -> GapResponse:
+        """The learner's held skills against the target's; ``optional_weight`` overrides
+        the tuning's."""
         profile = profile or LearnerProfile()
         resolution = self.resolve_target(target)
         held, notes = self.learner_skills(profile)
@@ -688,14 +680,23 @@ class Skillpath:
             TargetSkill(uri=uri, label=labels[uri].preferred_label, relation=relation)
             for uri, relation in relations
         ]
-        similar = self._similar_held([t.uri for t in target_skills], held)
+        similar = similar_held(
+            [t.uri for t in target_skills],
+            held,
+            self.skill_position,
+            self.skill_vectors,
+            self.tuning.similar_held,
+        )
+        options = self.tuning.gap_options()
+        if optional_weight is not None:
+            options["optional_weight"] = optional_weight
         gap = compute_gap(
             resolution.occupation_uri,
             resolution.occupation_label,
             target_skills,
             held,
             similar,
-            optional_weight=optional_weight,
+            **options,
         )
         if resolution.note:
             notes.insert(0, resolution.note)
@@ -703,56 +704,31 @@ class Skillpath:
 
     def catalogue_snapshot(self) -> CatalogueSnapshot:
         """The ranking view of the catalogue, rebuilt only when the catalogue changed."""
-        revision = self.catalogue.revision
-        snapshot = self.__dict__.get("_snapshot")
-        if snapshot is not None and snapshot.revision == revision:
-            return snapshot
-        with self._lock:
-            entries, keys = [], []
-            for stored in self.catalogue.iter_all():
-                r = stored.record
-                text_length = len(r.description or "") + sum(map(len, r.learning_outcomes))
-                keys.append(
-                    DuplicateKeys(
-                        r.id, r.url, r.title, r.awarding_body, tuple(r.languages), text_length
-                    )
-                )
-                entries.append(
-                    CatalogueEntry(
-                        id=r.id,
-                        title=r.title,
-                        links=tuple(
-                            (link.skill_uri, link.score, link.evidence, link.source)
-                            for link in stored.links
-                        ),
-                        ects=r.ects,
-                        hours=r.hours,
-                        eqf_level=r.eqf_level,
-                        mode=r.mode,
-                        languages=tuple(r.languages),
-                        country=r.country,
-                        price=0.0 if r.is_free else r.price,
-                        provider=r.awarding_body,
-                        level_text=r.level_text,
-                        url=r.url,
-                        text_chars=text_length,
-                    )
-                )
-            labels = {skill.uri: skill.preferred_label for skill in self.skills}
-            groups = duplicate_groups(keys)
-            snapshot = CatalogueSnapshot.build(revision, entries, labels, groups)
-            self.__dict__["_snapshot"] = snapshot  # one reference swap: readers see old or new
-            return snapshot
+        return self._current(
+            "catalogue_snapshot",
+            lambda: build_snapshot(
+                self.catalogue.revision, self.catalogue.iter_all(), self.all_skill_labels
+            ),
+        )
+
+    def pool_snapshot(
+        self, ids: Iterable[str], sources: Sequence[str] = LINK_SOURCES
+    ) -> CatalogueSnapshot:
+        """A snapshot of only the credentials ``ids`` with only links from ``sources`` (the
+        evaluation ranks a pool without seeing the hidden links)."""
+        return restrict_snapshot(self.catalogue_snapshot(), ids, sources)
 
     def neighbours_for(self, gap: Gap, snapshot: CatalogueSnapshot) -> dict:
         """Taught ESCO skills close to each gap skill (the snapshot caches what is taught)."""
-        if snapshot.taught is None:
-            uris = sorted(u for u in snapshot.postings if u in self.skill_position)
-            positions = np.asarray([self.skill_position[u] for u in uris], dtype=np.int64)
-            snapshot.taught = (positions, uris)
-        positions, uris = snapshot.taught
+        positions, uris = taught_skills(snapshot, self.skill_position)
         return skill_neighbours(
-            [s.uri for s in gap.skills], self.skill_position, self.skill_vectors, positions, uris
+            [s.uri for s in gap.skills],
+            self.skill_position,
+            self.skill_vectors,
+            positions,
+            uris,
+            min_similarity=self.tuning.neighbour_similarity,
+            per_skill=self.tuning.neighbours_per_skill,
         )
 
     def credential_vectors(self) -> CredentialVectors:
@@ -821,6 +797,30 @@ class Skillpath:
             exclude=request.profile.completed_credentials,
         )
 
+    def recommend_for_gap(
+        self,
+        gap: Gap,
+        snapshot: CatalogueSnapshot | None = None,
+        constraints: Constraints | None = None,
+        k: int = 10,
+        max_pathway_items: int = 6,
+        sources: Sequence[str] = LINK_SOURCES,
+    ) -> tuple[Ranking, list[Explanation], Pathway, PathwayExplanation, int]:
+        """Coverage ranking, pathway and explanations for a computed gap over a snapshot
+        (default: the whole catalogue; :meth:`pool_snapshot` for an evaluation pool);
+        returns (ranking, explanations, pathway, pathway explanation, candidates)."""
+        snapshot = snapshot or self.catalogue_snapshot()
+        return recommend_from_gap(
+            gap,
+            snapshot,
+            constraints or Constraints(),
+            self.neighbours_for(gap, snapshot),
+            k=k,
+            max_pathway_items=max_pathway_items,
+            sources=sources,
+            per_skill=self.tuning.candidates_per_skill,
+        )
+
     def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
         gap_response = self.compute_gap(request.target, request.profile, request.optional_weight)
         snapshot = self.catalogue_snapshot()
@@ -871,70 +871,3 @@ def _occupation_text(occupation: Occupation) -> str:
 
 def _skill_text(skill: Skill) -> str:
     return f"{skill.preferred_label}. {skill.description or ''}".strip()[:500]
-
-
-def _guess_mapping(path: Path) -> str:
-    """The shipped mapping whose ``file`` names this file, e.g. coursera-courses.csv."""
-    from skillpath.engine.catalogue.csv_import import list_mappings
-
-    for name in list_mappings():
-        if load_mapping(name).file == path.name:
-            return name
-    raise ValueError(
-        f"{path.name}: no shipped mapping names this file; pass --mapping NAME or a TOML path "
-        f"(shipped: {', '.join(list_mappings())})"
-    )
-
-
-def _count_hint(path: Path, fmt: str) -> int | None:
-    if fmt != "csv":
-        return None
-    from skillpath.engine.catalogue.csv_import import count_csv_rows
-
-    return count_csv_rows(path)
-
-
-class _MatcherMapper:
-    """Adapts the skill matcher's extractor to what the catalogue importer needs.
-
-    Each learning-outcome statement is one text for ``extract_batch`` (one encoder call per
-    import batch); spans are offsets into that statement. The fingerprint names the encoder,
-    the shipped matcher artefact and the threshold, so a better matcher re-maps on import.
-    """
-
-    def __init__(self, service: Skillpath) -> None:
-        self.matcher = service.skill_matcher
-        self.artifact = self.matcher.artifact
-
-    @cached_property
-    def fingerprint(self) -> str:
-        fusion = self.matcher.fusion
-        parts = [
-            self.matcher.encoder.fingerprint,
-            repr((fusion.features, fusion.weights, fusion.bias, fusion.top_k)),
-            f"{self.matcher.threshold:.4f}",
-        ]
-        adapter = self.matcher.adapter
-        if adapter is not None:
-            parts.append(hashlib.sha256(adapter.matrix.tobytes()).hexdigest()[:12])
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-    def map_statements(self, statements: Sequence[str]) -> list[list[MappedSkill]]:
-        if not statements:
-            return []
-        return [
-            [
-                MappedSkill(s.uri, s.score, s.evidence[0].match_start, s.evidence[0].match_end)
-                for s in extraction.skills
-            ]
-            for extraction in self.matcher.extract_batch(list(statements))
-        ]
-
-    def map_tags(self, tags: Sequence[str]) -> list[MappedSkill | None]:
-        """A provider tag ("Data Analysis") names one skill: its best match, if above threshold."""
-        if not tags:
-            return []
-        return [
-            MappedSkill(e.skills[0].uri, e.skills[0].score) if e.skills else None
-            for e in self.matcher.extract_batch(list(tags), top_k=1)
-        ]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from skillpath.engine.errors import ImportFormatError
+from skillpath.errors import ImportFormatError
 from skillpath.esco.records import (
     BroaderRelation,
     Collection,

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from skillpath.engine.errors import IndexNotReady, NotFound  # NotFound: re-exported, old name
+from skillpath.errors import IndexNotReady, NotFound  # NotFound: re-exported, old name
 from skillpath.esco.records import EscoTaxonomy, IngestSummary, Occupation, Skill
 
 SCHEMA = """

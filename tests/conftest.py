@@ -18,7 +18,13 @@ ESCO_DIR = SHARED / "esco"
 
 # A test is marked by what it needs, read off the fixtures it uses (directly or through other
 # fixtures), so a new test is marked truthfully without anyone remembering to.
-NEEDS = {"engine": "slow", "esco_taxonomy": "esco"}
+NEEDS = {
+    "engine": "slow",
+    "esco_taxonomy": "esco",
+    "torch_encoder": "model",
+    "onnx_encoder": "model",
+    "int8_encoder": "model",
+}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -11,6 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.build  # pip builds a wheel / an editable install
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
@@ -56,3 +58,22 @@ def test_editable_install_resolves_every_layer_outside_the_checkout(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True
     )
     assert Path(done.stdout.strip()).resolve() == REPO / "engine" / "service.py"
+
+
+def test_wheel_registers_the_evaluate_commands_as_a_plugin(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        (entry,) = [n for n in archive.namelist() if n.endswith("entry_points.txt")]
+        text = archive.read(entry).decode()
+    assert "[skillpath.commands]" in text
+    assert "evaluate = skillpath.evaluation.commands:register" in text
+
+
+def test_the_real_cli_mounts_every_evaluate_command_from_the_entry_point():
+    cli = Path(sys.executable).with_name("skillpath")
+    done = subprocess.run(
+        [str(cli), "evaluate", "--help"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    for command in ("skills", "titles", "judged", "recommend", "all"):
+        assert f" {command} " in done.stdout, done.stdout
+    assert "skipped command plugin" not in done.stderr
