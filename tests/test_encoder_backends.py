@@ -139,6 +139,8 @@ def test_settings_select_the_backend(settings, monkeypatch):
 
     from skillpath.engine.config import Settings
 
+    monkeypatch.delenv("SKILLPATH_ENCODER_BACKEND", raising=False)
+    assert Settings(home=settings.home).encoder_backend == "onnx"  # the measured default
     monkeypatch.setenv("SKILLPATH_ENCODER_BACKEND", "onnx-int8")
     assert Settings(home=settings.home).encoder_backend == "onnx-int8"
     monkeypatch.setenv("SKILLPATH_ENCODER_BACKEND", "cuda")
