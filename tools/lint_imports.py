@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
         layout(root, Path(tmp))
         env = {**os.environ, "PYTHONPATH": tmp}
         config = str(root / "pyproject.toml")
-        return subprocess.call([linter, "--config", config, "--no-cache", *argv], cwd=tmp, env=env)
+        return subprocess.call([linter, config, "--no-cache", *argv], cwd=tmp, env=env)
 
 
 if __name__ == "__main__":
