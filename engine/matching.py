@@ -841,6 +841,16 @@ class OccupationMatcher:
         """Positions of the occupations that carry ``title`` as a label (case-insensitive)."""
         return list(self._exact.get(" ".join(title.split()).casefold(), []))
 
+    def label_containing(self, title: str) -> list[int]:
+        """Occupations with a label that contains ``title`` as whole words (and is longer)."""
+        needle = " ".join(title.split()).casefold()
+        pattern = re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
+        found: list[int] = []
+        for label, owners in self._exact.items():
+            if label != needle and pattern.search(label):
+                found.extend(i for i in owners if i not in found)
+        return found
+
     def dense_features(self, vectors: np.ndarray, prefix: str = "") -> dict[str, np.ndarray]:
         """The encoder-dependent features of :data:`TITLE_FEATURES` for query vectors."""
         label = self._label_max(vectors)

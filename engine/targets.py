@@ -71,6 +71,32 @@ def resolve_target(
     preferred = [o for o in exact if o.preferred_label.casefold() == ref.casefold()]
     if len(preferred) == 1:  # "electrician": the occupation named so, though others list it
         exact = preferred
+    if len(exact) == 1 and exact[0].preferred_label.casefold() != ref.casefold():
+        # An alternative label of one occupation that other occupations' labels refine
+        # ("nutritionist": weight loss consultant, but also "animal feed nutritionist"):
+        # a guess, so say so and offer the others.
+        wider = [
+            i for i in matcher.label_containing(ref) if matcher.occupations[i].uri != exact[0].uri
+        ]
+        if wider:
+            chosen = exact[0]
+            others = [matcher.occupations[i] for i in wider]
+            return TargetResolution(
+                occupation_uri=chosen.uri,
+                occupation_label=chosen.preferred_label,
+                matched_by="label",
+                score=1.0,
+                confident=False,
+                ambiguous=True,
+                language=confidence.language,
+                probability=round(confidence.probability, 4),
+                alternatives=[
+                    OccupationChoice(uri=o.uri, label=o.preferred_label, score=1.0)
+                    for o in others[:alternatives]
+                ],
+                note=f"{ref!r} is a label of {chosen.preferred_label!r} but also part of "
+                f"{len(others)} other occupations' labels: check the alternatives",
+            )
     if len(exact) == 1:
         chosen = exact[0]
         return TargetResolution(
