@@ -160,8 +160,10 @@ def test_recommendations(client):
     assert all(e["sentence"] for e in body["explanations"])
     assert body["pathway"]["steps"] and body["pathway_explanation"]["sentence"]
     gap_uris = {s["uri"] for s in body["gap"]["skills"]}
-    for item in body["ranking"]["items"]:
-        assert {c["uri"] for c in item["covered"]} & gap_uris
+    for item in body["ranking"]["items"]:  # relevance ranking: a course may link no gap skill
+        assert {c["uri"] for c in item["covered"]} & gap_uris or (
+            "no gap skill linked" in item["flags"]
+        )
 
 
 def test_recommendations_respect_constraints(client):
