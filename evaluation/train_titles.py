@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--english-at",
         type=float,
-        default=0.2,
+        default=0.5,
         help="p(English) from which the English weights read a title (chosen on MELO dev)",
     )
     parser.add_argument(
