@@ -206,9 +206,12 @@ def test_two_copies_rank_once_and_both_ids_resolve(engine, small_catalogue):
     hits = engine.search_credentials(original.title, k=10)
     ids = [cid for cid, _ in hits]
     assert len(set(ids)) == len(ids)
-    assert sum(1 for cid in ids if cid in (original.id, copy.id)) == 1
+    # Other tests of the session may have imported a third copy of the course, so the group
+    # is compared by its canonical id, which may be that third copy's.
+    group = canonical[original.id]
+    assert sum(1 for cid in ids if canonical.get(cid, cid) == group) == 1
     response = engine.recommend(RecommendationRequest(target=original.title, k=40))
-    listed = [item for item in response.ranking.items if item.id in (original.id, copy.id)]
+    listed = [item for item in response.ranking.items if canonical.get(item.id, item.id) == group]
     assert len(listed) <= 1
     for item in listed:
         other = copy.id if item.id == original.id else original.id
