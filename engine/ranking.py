@@ -90,6 +90,7 @@ __all__ = [
     "marginal_gain",
     "rank_credentials",
     "relevant_candidates",
+    "screen_candidates",
     "workload_fit",
 ]
 
@@ -573,6 +574,44 @@ def _empty(gap: Gap, reason: str, weights: RankWeights, **extra: object) -> Rank
     )
 
 
+def screen_candidates(
+    gap: Gap,
+    candidates: list[Candidate],
+    constraints: Constraints,
+    k: int,
+    weights: RankWeights,
+    need_gap: bool,
+) -> Ranking | tuple[Filtered, dict[str, object]]:
+    """What every ranking does first: contradictions, hard constraints, nothing to rank.
+
+    Returns the empty :class:`Ranking` that says why nothing can be ranked, or the filtered
+    candidates with the exclusion fields every ranking reports. ``need_gap``: an empty gap
+    leaves nothing to rank (the coverage ranking; relevance can still rank without one).
+    """
+    conflicts = constraint_conflicts(constraints)
+    if conflicts:
+        return _empty(gap, "contradictory constraints: " + "; ".join(conflicts), weights)
+    filtered = filter_candidates(candidates, constraints)
+    extra: dict[str, object] = {
+        "excluded": filtered.excluded,
+        "excluded_counts": filtered.excluded_counts,
+        "considered": len(candidates),
+    }
+    if k <= 0:
+        return _empty(gap, f"k is {k}: no credentials were asked for", weights)
+    if need_gap and not gap.skills:
+        return _empty(gap, gap.reason_if_empty or "the gap is empty", weights, **extra)
+    if not candidates:
+        return _empty(gap, "no candidate credentials were given", weights, **extra)
+    if not filtered.kept:
+        reason = (
+            f"all {len(candidates)} candidates were filtered out by your constraints "
+            f"({_summary(filtered.excluded_counts)})"
+        )
+        return _empty(gap, reason, weights, **extra)
+    return filtered, extra
+
+
 def _summary(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{key}: {n}" for key, n in sorted(counts.items()))
 
@@ -607,28 +646,10 @@ def rank_credentials(
     """
     constraints = constraints or Constraints()
     weights = weights or RankWeights()
-    candidates = list(candidates)
-    conflicts = constraint_conflicts(constraints)
-    if conflicts:
-        return _empty(gap, "contradictory constraints: " + "; ".join(conflicts), weights)
-    filtered = filter_candidates(candidates, constraints)
-    extra = {
-        "excluded": filtered.excluded,
-        "excluded_counts": filtered.excluded_counts,
-        "considered": len(candidates),
-    }
-    if k <= 0:
-        return _empty(gap, f"k is {k}: no credentials were asked for", weights)
-    if not gap.skills:
-        return _empty(gap, gap.reason_if_empty or "the gap is empty", weights, **extra)
-    if not candidates:
-        return _empty(gap, "no candidate credentials were given", weights, **extra)
-    if not filtered.kept:
-        reason = (
-            f"all {len(candidates)} candidates were filtered out by your constraints "
-            f"({_summary(filtered.excluded_counts)})"
-        )
-        return _empty(gap, reason, weights, **extra)
+    screened = screen_candidates(gap, list(candidates), constraints, k, weights, need_gap=True)
+    if isinstance(screened, Ranking):
+        return screened
+    filtered, extra = screened
 
     relevant, irrelevant = relevant_candidates(gap, filtered.kept, neighbours)
     counts = dict(filtered.excluded_counts)

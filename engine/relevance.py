@@ -44,13 +44,12 @@ from skillpath.engine.ranking import (
     RankWeights,
     RelevanceParts,
     ScoreParts,
-    constraint_conflicts,
     coverage,
     coverage_value,
     covered_skills,
-    filter_candidates,
     level_fit,
     marginal_gain,
+    screen_candidates,
     workload_fit,
 )
 
@@ -260,26 +259,12 @@ def rank_by_relevance(
     constraints = constraints or Constraints()
     weights = weights or RelevanceWeights()
     rank_weights = rank_weights or RankWeights()
-    candidates = list(candidates)
-    conflicts = constraint_conflicts(constraints)
-    if conflicts:
-        return _empty(gap, "contradictory constraints: " + "; ".join(conflicts), rank_weights)
-    filtered = filter_candidates(candidates, constraints)
-    extra = {
-        "excluded": filtered.excluded,
-        "excluded_counts": filtered.excluded_counts,
-        "considered": len(candidates),
-    }
-    if k <= 0:
-        return _empty(gap, f"k is {k}: no credentials were asked for", rank_weights)
-    if not candidates:
-        return _empty(gap, "no candidate credentials were given", rank_weights, **extra)
-    if not filtered.kept:
-        counts = ", ".join(f"{key}: {n}" for key, n in sorted(filtered.excluded_counts.items()))
-        reason = (
-            f"all {len(candidates)} candidates were filtered out by your constraints ({counts})"
-        )
-        return _empty(gap, reason, rank_weights, **extra)
+    screened = screen_candidates(
+        gap, list(candidates), constraints, k, rank_weights, need_gap=False
+    )
+    if isinstance(screened, Ranking):
+        return screened
+    filtered, extra = screened
     missing = [c.id for c in filtered.kept if c.id not in features]
     if missing:
         raise ValueError(f"no relevance features for {len(missing)} candidates, e.g. {missing[0]}")
@@ -349,15 +334,5 @@ def rank_by_relevance(
         coverage=coverage_value(best, gap),
         essential_coverage=coverage_value(best, gap, "essential"),
         weights=rank_weights,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-def _empty(gap: Gap, reason: str, weights: RankWeights, **extra: object) -> Ranking:
-    return Ranking(
-        occupation_uri=gap.occupation_uri,
-        items=[],
-        reason_if_empty=reason,
-        weights=weights,
         **extra,  # type: ignore[arg-type]
     )
