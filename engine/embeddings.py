@@ -106,7 +106,9 @@ class EmbeddingCache:
                         texts_part = [unique[k] for k in missing]
                         part = fn(texts_part, batch_size=batch_size, progress=callback)
                         self._put(encoder.fingerprint, kind, missing, part)
-                        ready.update(zip(missing, part, strict=True))
+                        # Rounded as stored: a cold and a warm cache give the same vectors,
+                        # so a result never depends on what was encoded before.
+                        ready.update(zip(missing, part.astype(np.float16), strict=True))
                 fresh[start : start + step] = np.stack([ready[k] for k in keys_part])
             for k, v in zip(todo, fresh, strict=True):
                 cached[k] = v
