@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from skillpath.engine.backup import register as register_backup
 from skillpath.engine.clikit import (
     JsonOpt,
     KOpt,
@@ -50,6 +51,7 @@ catalogue_app = typer.Typer(
     help="Micro-credential catalogue: import, list, export.", no_args_is_help=True
 )
 app.add_typer(catalogue_app, name="catalogue")
+register_backup(app)  # skillpath backup DEST / skillpath restore SRC (engine/backup.py)
 
 
 # -- esco -------------------------------------------------------------------------------

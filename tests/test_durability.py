@@ -213,3 +213,49 @@ def test_kill_9_mid_import_keeps_whole_batches_and_the_next_start_serves(
     answer = restarted.recommend(RecommendationRequest(target="data analyst", k=3))
     assert answer.ranking.items
     assert restarted.catalogue_snapshot().revision == restarted.catalogue.revision
+
+
+@pytest.mark.slow
+def test_backup_and_restore_commands_round_trip_a_home_that_then_serves(engine, tmp_path):
+    """`skillpath backup` and `skillpath restore` as a user types them, on the real home."""
+    from skillpath.engine.config import Settings
+    from skillpath.engine.service import Skillpath
+
+    engine.catalogue.count()  # the catalogue tables exist even if no test imported yet
+    skillpath = [sys.executable, "-m", "skillpath.engine.cli"]
+    env = {**os.environ, "SKILLPATH_HOME": str(engine.settings.home)}
+    env["SKILLPATH_CACHE_DIR"] = str(engine.settings.embedding_cache_path.parent)
+    dest = tmp_path / "bk"
+    done = subprocess.run(
+        [*skillpath, "backup", str(dest)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"to {dest}" in done.stdout and (dest / "backup.json").is_file()
+    again = subprocess.run(
+        [*skillpath, "backup", str(dest)], env=env, capture_output=True, text=True
+    )
+    assert again.returncode != 0 and "not empty" in again.stderr  # never overwrites a backup
+
+    restored = tmp_path / "restored"
+    env["SKILLPATH_HOME"] = str(restored)
+    done = subprocess.run(
+        [*skillpath, "restore", str(dest)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    # a tampered backup is refused before anything is written
+    (dest / "skillpath.sqlite").write_bytes(b"not a database")
+    env["SKILLPATH_HOME"] = str(tmp_path / "other")
+    bad = subprocess.run(
+        [*skillpath, "restore", str(dest)], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode != 0 and "changed since the backup" in bad.stderr
+    assert not (tmp_path / "other" / "skillpath.sqlite").exists()
+
+    settings = Settings(
+        home=restored, shared_dir=engine.settings.shared_dir, cache_dir=env["SKILLPATH_CACHE_DIR"]
+    )
+    copy = Skillpath(settings)
+    assert copy.catalogue_revision == engine.catalogue_revision
+    assert [h.label for h in copy.search_skills("write scripts in Python", k=3)] == [
+        h.label for h in engine.search_skills("write scripts in Python", k=3)
+    ]
