@@ -506,6 +506,14 @@ def recommend_command(
     country: Annotated[str | None, typer.Option(help="Country for onsite courses.")] = None,
     exclude_provider: Annotated[list[str] | None, typer.Option(help="Provider to skip.")] = None,
     k: KOpt = 10,
+    ranking_method: Annotated[
+        str,
+        typer.Option(
+            "--ranking",
+            help="relevance (default: relevance to the target job, gap-aware) | coverage "
+            "(the older ranking by ESCO skill overlap with the gap).",
+        ),
+    ] = "relevance",
     as_json: JsonOpt = False,
 ) -> None:
     """Micro-credentials that close the gap, a pathway within the budget, and why."""
@@ -520,6 +528,7 @@ def recommend_command(
             target=target,
             profile=profile,
             k=k,
+            ranking=ranking_method,
             constraints=Constraints(
                 languages=language or None,
                 budget_ects=budget_ects,

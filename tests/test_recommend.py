@@ -115,3 +115,25 @@ def test_past_occupation_counts_with_lower_confidence(catalogue):
     assert held and all(h.confidence < 1 for h in held)
     gap = catalogue.compute_gap("data analyst", LearnerProfile(occupations=["data scientist"]))
     assert gap.gap.remaining_weight < catalogue.compute_gap("data analyst").gap.remaining_weight
+
+
+def test_cli_ranking_option_selects_the_ranking_and_rejects_an_unknown_one(catalogue, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from skillpath.engine.cli import app
+
+    monkeypatch.setattr("skillpath.engine.cli.service", lambda: catalogue)
+    runner = CliRunner()
+    base = ["recommend", "--target", "data analyst", "--text", "I use Excel", "-k", "5", "--json"]
+    by_method = {}
+    for method in ("relevance", "coverage"):
+        done = runner.invoke(app, [*base, "--ranking", method])
+        assert done.exit_code == 0, done.output
+        by_method[method] = json.loads(done.stdout)["ranking"]["items"]
+    assert by_method["relevance"] and by_method["coverage"]
+    assert all(item["relevance"] is not None for item in by_method["relevance"])
+    assert all(item["relevance"] is None for item in by_method["coverage"])
+    bad = runner.invoke(app, [*base, "--ranking", "popularity"])
+    assert bad.exit_code != 0 and "ranking" in bad.output
