@@ -42,6 +42,7 @@ class Summary:
     duplicate_ids: list[int] = field(default_factory=list)  # line numbers of repeated ids
     redelivered: int = 0  # records a retried batch sent again (dropped: already written)
     workers: set[int] = field(default_factory=set)  # pids that answered
+    peak_rss_kb: dict[int, int] = field(default_factory=dict)  # per worker pid
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class Summary:
             "duplicate_ids": self.duplicate_ids,
             "redelivered": self.redelivered,
             "workers": len(self.workers),
+            "peak_rss_mb_per_worker": sorted(round(kb / 1024) for kb in self.peak_rss_kb.values()),
         }
 
 
@@ -113,7 +115,7 @@ def run_batch(
     written = writer.done_ids()
     summary_done = set(written)
 
-    def emit(records: list[dict[str, Any]], pids: list[int]) -> None:
+    def emit(records: list[dict[str, Any]], pids: list[int], rss: list[int] = ()) -> None:
         fresh = []
         for rec in records:
             if rec["id"] in written:
@@ -127,6 +129,8 @@ def run_batch(
                 summary.answered += 1
         writer.write(fresh)
         summary.workers.update(pids)
+        for pid, kb in zip(pids, rss, strict=False):
+            summary.peak_rss_kb[pid] = max(kb, summary.peak_rss_kb.get(pid, 0))
         if progress:
             progress(len(fresh))
         if on_batch:
@@ -140,7 +144,7 @@ def run_batch(
             worker = BatchWorker(engine=service or Skillpath())
             for chunk in _chunks(good, batch_size):
                 out = worker(_columns(chunk))
-                emit([json.loads(r) for r in out["record"]], out["pid"])
+                emit([json.loads(r) for r in out["record"]], out["pid"], out["rss_kb"])
         else:
             _run_ray(good, emit, address, workers, batch_size, env or worker_env())
     finally:
@@ -169,7 +173,7 @@ def ray_ready(address: str | None = None) -> None:
 
 def _run_ray(
     rows: Iterable[InputRow],
-    emit: Callable[[list[dict[str, Any]], list[int]], None],
+    emit: Callable[..., None],
     address: str | None,
     workers: int | None,
     batch_size: int,
@@ -201,4 +205,8 @@ def _run_ray(
         max_task_retries=-1,
     )
     for batch in answered.iter_batches(batch_size=None, batch_format="numpy"):
-        emit([json.loads(r) for r in batch["record"]], [int(p) for p in batch["pid"]])
+        emit(
+            [json.loads(r) for r in batch["record"]],
+            [int(p) for p in batch["pid"]],
+            [int(kb) for kb in batch["rss_kb"]],
+        )

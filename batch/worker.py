@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -75,8 +76,8 @@ def answer(engine: Skillpath, ident: str, line: int, payload: Mapping[str, Any])
 
 class BatchWorker:
     """Callable on a batch of columns ``id``, ``line``, ``payload`` (JSON strings); returns
-    columns ``id``, ``record`` (the output row as JSON) and ``pid`` (which process answered;
-    the worker-kill test and the benchmark read it)."""
+    columns ``id``, ``record`` (the output row as JSON), ``pid`` (which process answered;
+    the worker-kill test reads it) and ``rss_kb`` (that process's peak resident memory)."""
 
     def __init__(self, env: Mapping[str, str] | None = None, engine: Skillpath | None = None):
         if engine is None:
@@ -103,4 +104,5 @@ class BatchWorker:
             "id": [r["id"] for r in records],
             "record": [json.dumps(r, ensure_ascii=False) for r in records],
             "pid": [os.getpid()] * len(records),
+            "rss_kb": [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss] * len(records),
         }
