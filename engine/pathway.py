@@ -9,7 +9,11 @@ Selection (budgeted maximum coverage; Khuller, Moss & Naor 1999)
        adds coverage or ``max_items`` is reached.
     2. *Best single*: the affordable credential with the largest coverage, then extended by the
        same greedy (the extension can only help).
-    The better of the two is returned (ties: fewer credentials, then ids). Guarantee: at least
+    3. *Gain greedy*: with a budget, the same greedy by marginal gain alone (the rule that is
+       right when ``max_items`` binds before the budget: six one-hour projects otherwise beat
+       one substantial course on gain per cost and leave most of the budget unspent).
+    The best of these is returned (ties: the cheaper, then fewer credentials, then this
+    order). Guarantee: at least
     ``(1 - 1/e) / 2 ≈ 0.32`` of the optimum within the budget. The ``1 - 1/e`` variant needs
     partial enumeration of all *triples* as seeds (O(n^3) greedy runs): too slow for ~200
     candidates in pure Python, not implemented. Without a budget, only ``max_items`` binds and
@@ -17,6 +21,12 @@ Selection (budgeted maximum coverage; Khuller, Moss & Naor 1999)
     budget *and* a binding ``max_items``, or with both an ECTS and an hours budget (cost = the
     larger budget share, a heuristic for a two-dimensional knapsack), no bound is claimed; the
     result's ``guarantee`` says which case applied.
+
+Relevance: with ``relevance`` (credential id -> weight in [0, 1], the relevance ranking's score
+over the pool's best) a credential's coverage counts in proportion to it when choosing, so the
+pathway spends the budget on the courses most relevant to the target job rather than on any
+course whose skill links touch the gap; the reported coverage is the plain one. The objective
+stays a weighted maximum coverage (submodular), so the guarantees below still hold for it.
 
 Cost: the credential's share of the budget (ECTS and/or hours, using the conservative
 conversions of :mod:`skillpath.engine.ranking`). A free-of-workload
@@ -34,11 +44,13 @@ and the cumulative coverage (weighted, and essential-only).
 
 API::
 
-    build_pathway(gap, candidates, constraints=None, neighbours=None, max_items=6) -> Pathway
+    build_pathway(gap, candidates, constraints=None, neighbours=None, max_items=6,
+                  relevance=None) -> Pathway
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
@@ -138,7 +150,7 @@ class Pathway(BaseModel):
     uncovered: list[GapSkill] = Field(default_factory=list)
     excluded: list[Excluded] = Field(default_factory=list)
     excluded_counts: dict[str, int] = Field(default_factory=dict)
-    method: Literal["greedy", "best_single", "none"] = "none"
+    method: Literal["greedy", "best_single", "gain_greedy", "none"] = "none"
     guarantee: str = ""
     reason_if_empty: str | None = None
 
@@ -146,12 +158,19 @@ class Pathway(BaseModel):
 class _Item:
     """A relevant candidate with its coverage and cost (internal)."""
 
-    __slots__ = ("c", "cov", "cost", "ects", "hours", "standalone")
+    __slots__ = ("c", "cov", "sel", "cost", "ects", "hours", "standalone")
 
     def __init__(
-        self, c: Candidate, cov: dict[str, Coverage], k: Constraints, standalone: float
+        self, c: Candidate, cov: dict[str, Coverage], k: Constraints, weight: float, gap: Gap
     ) -> None:
-        self.c, self.cov, self.standalone = c, cov, standalone
+        self.c, self.cov = c, cov
+        # what the selection counts: coverage in proportion to relevance (1: all of it)
+        self.sel = (
+            cov
+            if weight >= 1.0
+            else {u: dataclasses.replace(e, amount=e.amount * weight) for u, e in cov.items()}
+        )
+        self.standalone = marginal_gain(self.sel, {}, gap)
         self.ects, self.hours = ects_estimate(c), hours_estimate(c)
         shares = []
         if k.budget_ects is not None and self.ects is not None:
@@ -170,13 +189,19 @@ def _fits(item: _Item, used_ects: float, used_hours: float, k: Constraints) -> b
 
 
 def _greedy(
-    items: list[_Item], seed: list[_Item], gap: Gap, k: Constraints, max_items: int
+    items: list[_Item],
+    seed: list[_Item],
+    gap: Gap,
+    k: Constraints,
+    max_items: int,
+    by_ratio: bool = True,
 ) -> tuple[list[_Item], bool]:
-    """Ratio greedy from ``seed``; returns (chosen, whether max_items cut it short)."""
+    """Greedy from ``seed`` by gain per cost (or gain alone); returns (chosen, whether
+    max_items cut it short)."""
     chosen = list(seed)
     best: dict[str, float] = {}
     for it in chosen:
-        for uri, e in it.cov.items():
+        for uri, e in it.sel.items():
             best[uri] = max(best.get(uri, 0.0), e.amount)
     used_e = sum(it.ects or 0.0 for it in chosen)
     used_h = sum(it.hours or 0.0 for it in chosen)
@@ -186,10 +211,10 @@ def _greedy(
         for it in items:  # sorted by id: the first of equal keys wins
             if it.c.id in taken or not _fits(it, used_e, used_h, k):
                 continue
-            gain = marginal_gain(it.cov, best, gap)
+            gain = marginal_gain(it.sel, best, gap)
             if gain <= 0.0:
                 continue
-            key = (gain / it.cost, gain)
+            key = (gain / it.cost, gain) if by_ratio else (gain, -it.cost)
             if pick_key is None or key > pick_key:
                 pick, pick_key = it, key
         if pick is None:
@@ -200,14 +225,14 @@ def _greedy(
         taken.add(pick.c.id)
         used_e += pick.ects or 0.0
         used_h += pick.hours or 0.0
-        for uri, e in pick.cov.items():
+        for uri, e in pick.sel.items():
             best[uri] = max(best.get(uri, 0.0), e.amount)
 
 
 def _value(chosen: Sequence[_Item], gap: Gap) -> float:
     best: dict[str, float] = {}
     for it in chosen:
-        for uri, e in it.cov.items():
+        for uri, e in it.sel.items():
             best[uri] = max(best.get(uri, 0.0), e.amount)
     return _marginal_total(best, gap)
 
@@ -227,6 +252,7 @@ def build_pathway(
     constraints: Constraints | None = None,
     neighbours: Neighbours | None = None,
     max_items: int = 6,
+    relevance: Mapping[str, float] | None = None,
 ) -> Pathway:
     """Choose and order credentials within the budget; see the module docstring."""
     k = constraints or Constraints()
@@ -269,8 +295,16 @@ def build_pathway(
             f"none of the {len(filtered.kept)} remaining credentials teaches a gap skill", **extra
         )
 
+    def weight(cid: str) -> float:
+        if relevance is None:
+            return 1.0
+        return min(max(float(relevance.get(cid, 0.0)), 0.0), 1.0)
+
     total = gap.remaining_weight
-    items = [_Item(c, cov, k, marginal_gain(cov, {}, gap) / total) for c, cov in relevant]
+    items = [_Item(c, cov, k, weight(c.id), gap) for c, cov in relevant]
+    items = [it for it in items if it.standalone > 0.0]  # weight 0: not relevant at all
+    if not items:
+        return empty("none of the remaining credentials is relevant to the target", **extra)
     # Every kept credential fits the budget on its own (the filter checked it).
     single = max(items, key=lambda it: it.standalone)  # first (smallest id) on ties
     from_empty, cut_a = _greedy(items, [], gap, k, max_items)
@@ -279,8 +313,13 @@ def build_pathway(
         (_value(from_empty, gap), "greedy", from_empty, cut_a),
         (_value(from_single, gap), "best_single", from_single, cut_b),
     ]
-    # Best value, then fewer credentials; min() keeps the greedy on a full tie.
-    value, method, chosen, cut = min(options, key=lambda o: (-o[0], len(o[2])))
+    if k.has_budget:
+        by_gain, cut_c = _greedy(items, [], gap, k, max_items, by_ratio=False)
+        options.append((_value(by_gain, gap), "gain_greedy", by_gain, cut_c))
+    # Best value, then the cheaper, then fewer credentials; min() keeps the first on a full tie.
+    value, method, chosen, cut = min(
+        options, key=lambda o: (-round(o[0], 9), round(sum(it.cost for it in o[2]), 9), len(o[2]))
+    )
 
     has_budget = k.has_budget
     if not has_budget:

@@ -235,7 +235,9 @@ class CatalogueSnapshot:
             for member in ids:
                 for link in by_id[member].links if member in by_id else ():
                     merged.setdefault((link[0], link[3]), link)
-            by_id[key] = replace(by_id[key], links=tuple(merged.values()))
+            copies = [by_id[m] for m in ids if m in by_id and m != key]
+            entry = replace(by_id[key], links=tuple(merged.values()))
+            by_id[key] = _fill_from_copies(entry, copies)
         postings: dict[str, list[tuple[float, str]]] = {}
         for entry in by_id.values():
             if canonical.get(entry.id, entry.id) != entry.id:
@@ -255,6 +257,30 @@ class CatalogueSnapshot:
             aliases=groups,
             canonical=canonical,
         )
+
+
+_FILLED_FIELDS = ("eqf_level", "mode", "country", "price", "provider", "level_text", "url")
+
+
+def _fill_from_copies(entry: CatalogueEntry, copies: Sequence[CatalogueEntry]) -> CatalogueEntry:
+    """The entry shown for a duplicate group, with what its copies state and it does not.
+
+    The copy with the best text represents the group, but another listing of the same course
+    often states the workload (Coursera's course table has hours, its descriptions file not):
+    without it a budgeted pathway would have to leave the course out. The workload is taken as
+    one pair from the first copy (in preference order) that states one; other fields one by one.
+    """
+    changes: dict[str, object] = {}
+    if entry.ects is None and entry.hours is None:
+        stated = next((c for c in copies if c.ects is not None or c.hours is not None), None)
+        if stated is not None:
+            changes.update(ects=stated.ects, hours=stated.hours)
+    for name in _FILLED_FIELDS:
+        if getattr(entry, name) is None:
+            value = next((getattr(c, name) for c in copies if getattr(c, name) is not None), None)
+            if value is not None:
+                changes[name] = value
+    return replace(entry, **changes) if changes else entry
 
 
 def skill_neighbours(
@@ -376,5 +402,22 @@ def _recommend_relevance(
         weights=weights.model_copy(update={"diversity": 0.0}),
     )
     pool = [by_id[item.id] for item in wide.items]
-    pathway = build_pathway(gap, pool, constraints, inputs.neighbours, max_items=max_pathway_items)
+    # Coverage counts in proportion to relevance, so the budget goes to the courses most
+    # relevant to the target, not to any course whose links touch the gap: the pool's scores
+    # spread over [floor, 1] (the pool is all fairly relevant; its order is what tells).
+    scores = {i.id: i.relevance.score for i in wide.items if i.relevance is not None}
+    relevance = _spread(scores, weights.pathway_relevance_floor)
+    pathway = build_pathway(
+        gap, pool, constraints, inputs.neighbours, max_items=max_pathway_items, relevance=relevance
+    )
     return ranking, explanations, pathway, explain_pathway(pathway), len(candidates)
+
+
+def _spread(scores: Mapping[str, float], floor: float) -> dict[str, float] | None:
+    """Scores mapped linearly onto [floor, 1] (best 1, worst ``floor``); None if none."""
+    if not scores:
+        return None
+    low, high = min(scores.values()), max(scores.values())
+    if high - low <= 1e-12:
+        return {cid: 1.0 for cid in scores}
+    return {cid: floor + (1 - floor) * (s - low) / (high - low) for cid, s in scores.items()}

@@ -99,6 +99,13 @@ class RelevanceWeights(BaseModel):
     )
     hierarchy_depth: int = Field(2, ge=0, description="Levels down ESCO's hierarchy credited.")
     pathway_pool: int = Field(30, ge=1, description="Most relevant courses a pathway picks from.")
+    pathway_relevance_floor: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of its coverage the pool's least relevant course counts with when "
+        "the pathway chooses (the most relevant counts fully; linear in between).",
+    )
 
     def vector(self) -> np.ndarray:
         return np.asarray([getattr(self, f) for f in FEATURES], dtype=np.float64)

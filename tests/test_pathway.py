@@ -286,3 +286,71 @@ def test_explain_pathway_lines():
     ]
     empty = explain_pathway(build_pathway(gap, cands, Constraints(budget_ects=0)))
     assert empty.sentence.startswith("No pathway: contradictory constraints")
+
+
+def test_gain_greedy_spends_the_budget_when_max_items_binds_first():
+    """Six one-skill quick projects have the best gain per cost; with room for two steps the
+    two substantial courses are the better pathway, and the budget is what they cost."""
+    gap = gap_of(*(f"s:{c}" for c in "abcdef"))
+    big1 = cred("big1", {"s:a": 1, "s:b": 1, "s:c": 1}, ects=8)
+    big2 = cred("big2", {"s:d": 1, "s:e": 1, "s:f": 1}, ects=8)
+    tiny = [cred(f"tiny-{c}", {f"s:{c}": 1}, ects=0.1) for c in "abcdef"]
+    p = build_pathway(gap, [*tiny, big1, big2], Constraints(budget_ects=20), max_items=2)
+    assert p.method == "gain_greedy"
+    assert {s.id for s in p.steps} == {"big1", "big2"}
+    assert p.coverage == pytest.approx(1.0) and p.total_ects == pytest.approx(16)
+    # without the cap the ratio rule is right again: all six quick projects, 0.6 ECTS
+    q = build_pathway(gap, [*tiny, big1, big2], Constraints(budget_ects=20), max_items=6)
+    assert q.coverage == pytest.approx(1.0) and q.total_ects == pytest.approx(0.6)
+
+
+def test_relevance_weights_the_choice_but_not_the_reported_coverage():
+    gap = gap_of("s:a", "s:b")
+    off_topic = cred("a-off-topic", {"s:a": 1, "s:b": 1}, ects=2)  # links touch the gap
+    on_topic = cred("b-on-topic", {"s:a": 0.8, "s:b": 0.8}, ects=2)
+    plain = build_pathway(gap, [off_topic, on_topic], Constraints(budget_ects=2))
+    assert [s.id for s in plain.steps] == ["a-off-topic"]
+    weighted = build_pathway(
+        gap,
+        [off_topic, on_topic],
+        Constraints(budget_ects=2),
+        relevance={"a-off-topic": 0.3, "b-on-topic": 1.0},
+    )
+    assert [s.id for s in weighted.steps] == ["b-on-topic"]
+    assert weighted.coverage == pytest.approx(0.8)  # the plain coverage, not 0.8 * weight
+    # a credential the ranking gives no relevance at all never enters the pathway
+    none = build_pathway(gap, [off_topic], Constraints(budget_ects=2), relevance={})
+    assert none.steps == [] and "relevant" in (none.reason_if_empty or "")
+
+
+def test_a_duplicate_group_states_what_any_copy_states_so_a_budget_can_take_it():
+    """The descriptions listing of a course represents its group (better text) but has no
+    workload; the course-table copy states 25 h. The group entry carries the 25 h, so a
+    budgeted pathway can choose it instead of leaving it out as of unknown workload."""
+    from skillpath.engine.recommendation import CatalogueEntry, CatalogueSnapshot, EntryLink
+
+    def entry(cid, **kw):
+        fields = dict(
+            ects=None, hours=None, eqf_level=None, mode=None, languages=("en",), country=None,
+            price=None, provider="Google", level_text=None, url=None,
+        )  # fmt: skip
+        fields.update(kw)
+        link = EntryLink("s:a", 0.9, "analyse data", "inferred")
+        return CatalogueEntry(id=cid, title="Foundations: Data", links=(link,), **fields)
+
+    described = entry("desc:foundations", level_text="Beginner")
+    listed = entry("table:foundations", hours=25.0, level_text="Advanced", price=0.0)
+    snap = CatalogueSnapshot.build(1, [described, listed], groups={described.id: (
+        described.id, listed.id)})  # fmt: skip
+    merged = snap.entries[described.id]
+    assert (merged.hours, merged.ects) == (25.0, None)
+    assert merged.level_text == "Beginner"  # what the representative states is kept
+    assert merged.price == 0.0
+    gap = gap_of("s:a")
+    candidate = merged.candidate()
+    p = build_pathway(gap, [candidate], Constraints(budget_ects=2))
+    assert [s.id for s in p.steps] == [described.id]
+    # without the copy's workload the same course is excluded under a budget
+    alone = CatalogueSnapshot.build(1, [described]).entries[described.id].candidate()
+    q = build_pathway(gap, [alone], Constraints(budget_ects=2))
+    assert q.steps == [] and "unknown workload" in str(q.excluded_counts)
