@@ -123,6 +123,13 @@ class Settings(BaseSettings):
             "`skillpath index build` then builds both encoders' indexes."
         ),
     )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "A postgresql:// URL: the store lives in that PostgreSQL database, shared by API"
+            " instances and batch workers. Unset: the SQLite file <home>/skillpath.sqlite."
+        ),
+    )
     batch_size: int = Field(64, ge=1, description="Encoding batch size.")
     api_keys: list[str] = Field(default_factory=list, description="Keys for write endpoints.")
     read_requires_key: bool = Field(False, description="Also require a key for reads.")
@@ -149,6 +156,11 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.home / "skillpath.sqlite"
+
+    @property
+    def store_location(self) -> Path | str:
+        """What :class:`~skillpath.esco.store.Store` opens: the PostgreSQL URL, else the file."""
+        return self.database_url or self.db_path
 
     @property
     def index_dir(self) -> Path:

@@ -133,7 +133,7 @@ class Skillpath:
     # -- owned resources -----------------------------------------------------------------
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.db_path)
+        return Store(self.settings.store_location)
 
     @cached_property
     def encoder(self) -> Encoder:
@@ -538,8 +538,14 @@ class Skillpath:
         self.caches.drop(*CATALOGUE_DERIVED)
         return bundle.manifest
 
-    @cached
+    @property
     def catalogue_bundle(self) -> IndexBundle:
+        """The credential vectors at the store's current revision. Kept per revision (re-read
+        from the store on each use), so a write made by another process on a shared
+        PostgreSQL store is picked up on this process's next request."""
+        return self._current("catalogue_bundle", self._load_catalogue_bundle)
+
+    def _load_catalogue_bundle(self) -> IndexBundle:
         expect = self._catalogue_expect
         try:
             bundle = load_bundle(self.settings.index_dir, CATALOGUE_BUNDLE, expect)
@@ -548,7 +554,7 @@ class Skillpath:
             bundle = load_bundle(self.settings.index_dir, CATALOGUE_BUNDLE, expect)
         if bundle.manifest.get("catalogue_revision") != self.catalogue.revision:
             self.refresh_catalogue_index()
-            return self.catalogue_bundle
+            bundle = load_bundle(self.settings.index_dir, CATALOGUE_BUNDLE, expect)
         return bundle
 
     def _current(self, name: str, build: Callable[[], T]) -> T:

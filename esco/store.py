@@ -1,15 +1,17 @@
-"""The SQLite store: one file holding the ESCO taxonomy (and, via other modules, the catalogue).
+"""The store: one database holding the ESCO taxonomy (and, via other modules, the catalogue).
 
 SQLite is the embedded default because it is a single file, transactional and fast for the
-look-ups the engine makes. An ingest runs in one transaction: it either lands whole or leaves
-the previous taxonomy untouched. WAL mode lets readers (the API) go on while a writer works.
+look-ups the engine makes; PostgreSQL (``SKILLPATH_DATABASE_URL=postgresql://…``) is the store
+several API instances and batch workers share. Both run the same SQL (``esco/db.py`` holds
+the few dialect differences) and the same numbered migrations, recorded in
+``schema_migrations``. An ingest runs in one transaction: it either lands whole or leaves
+the previous taxonomy untouched. WAL mode lets SQLite readers (the API) go on while a writer
+works; PostgreSQL readers never wait on a writer anyway.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -17,9 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from skillpath.errors import IndexNotReady, NotFound  # NotFound: re-exported, old name
+from skillpath.esco.db import Connection, Database, Migration, open_database
 from skillpath.esco.records import EscoTaxonomy, IngestSummary, Occupation, Skill
 
-SCHEMA = """
+SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS skills (
     idx INTEGER PRIMARY KEY,           -- dense row number, used as the FAISS id
@@ -87,6 +90,84 @@ CREATE TABLE IF NOT EXISTS collections (
 ) WITHOUT ROWID;
 """
 
+# The same tables on PostgreSQL: no WITHOUT ROWID (a heap table with a primary key index is
+# PostgreSQL's only kind), lower(label) indexes for the case-insensitive look-ups.
+POSTGRES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS skills (
+    idx INTEGER PRIMARY KEY,
+    uri TEXT NOT NULL UNIQUE,
+    preferred_label TEXT NOT NULL,
+    alt_labels TEXT NOT NULL,
+    hidden_labels TEXT NOT NULL,
+    description TEXT,
+    skill_type TEXT,
+    reuse_level TEXT,
+    status TEXT,
+    occupation_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS skills_label ON skills (lower(preferred_label));
+CREATE TABLE IF NOT EXISTS skill_labels (
+    label TEXT NOT NULL,
+    skill_uri TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS occupations (
+    idx INTEGER PRIMARY KEY,
+    uri TEXT NOT NULL UNIQUE,
+    preferred_label TEXT NOT NULL,
+    alt_labels TEXT NOT NULL,
+    hidden_labels TEXT NOT NULL,
+    isco_group TEXT,
+    code TEXT,
+    description TEXT
+);
+CREATE INDEX IF NOT EXISTS occupations_label ON occupations (lower(preferred_label));
+CREATE TABLE IF NOT EXISTS occupation_skills (
+    occupation_uri TEXT NOT NULL,
+    skill_uri TEXT NOT NULL,
+    relation TEXT NOT NULL,
+    PRIMARY KEY (occupation_uri, skill_uri)
+);
+CREATE INDEX IF NOT EXISTS occupation_skills_skill ON occupation_skills (skill_uri);
+CREATE TABLE IF NOT EXISTS skill_relations (
+    original_uri TEXT NOT NULL,
+    related_uri TEXT NOT NULL,
+    relation TEXT NOT NULL,
+    PRIMARY KEY (original_uri, related_uri)
+);
+CREATE TABLE IF NOT EXISTS broader (
+    concept_uri TEXT NOT NULL,
+    broader_uri TEXT NOT NULL,
+    concept_type TEXT NOT NULL,
+    broader_type TEXT NOT NULL,
+    pillar TEXT NOT NULL,
+    PRIMARY KEY (concept_uri, broader_uri)
+);
+CREATE INDEX IF NOT EXISTS broader_up ON broader (broader_uri);
+CREATE TABLE IF NOT EXISTS concept_groups (
+    uri TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    code TEXT,
+    preferred_label TEXT NOT NULL,
+    description TEXT
+);
+CREATE TABLE IF NOT EXISTS collections (
+    name TEXT NOT NULL,
+    concept_uri TEXT NOT NULL,
+    PRIMARY KEY (name, concept_uri)
+);
+"""
+
+# The label look-ups compare lower(label) = lower(?) on both dialects (SQLite's lower() and
+# NOCASE both fold ASCII only, so its answers do not change); this index serves them.
+LABEL_INDEX = "CREATE INDEX IF NOT EXISTS skill_labels_lower ON skill_labels (lower(label));"
+
+MIGRATIONS = (
+    Migration("esco-0001", SQLITE_SCHEMA, POSTGRES_SCHEMA),
+    Migration("esco-0002", LABEL_INDEX, LABEL_INDEX),
+)
+
 _ESCO_TABLES = (
     "skills",
     "skill_labels",
@@ -103,7 +184,7 @@ class StoreError(IndexNotReady):
     """The store is missing something the caller needs (e.g. ESCO was never ingested)."""
 
 
-def _skill(row: sqlite3.Row) -> Skill:
+def _skill(row) -> Skill:
     return Skill(
         uri=row["uri"],
         preferred_label=row["preferred_label"],
@@ -116,7 +197,7 @@ def _skill(row: sqlite3.Row) -> Skill:
     )
 
 
-def _occupation(row: sqlite3.Row) -> Occupation:
+def _occupation(row) -> Occupation:
     return Occupation(
         uri=row["uri"],
         preferred_label=row["preferred_label"],
@@ -129,59 +210,55 @@ def _occupation(row: sqlite3.Row) -> Occupation:
 
 
 class Store:
-    """A SQLite file with the ESCO taxonomy; other modules add their own tables to it.
+    """The ESCO taxonomy in SQLite or PostgreSQL; other modules add their own tables to it.
 
-    One connection per thread (SQLite connections are not to be shared across threads while a
-    write is open); WAL so that readers never wait on the writer.
+    ``Store(path)`` opens (or creates) a SQLite file; ``Store("postgresql://…")`` a shared
+    PostgreSQL database. Either way the migrations run on open.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._write_lock = threading.RLock()
-        with self._write_lock:
-            self.conn.executescript(SCHEMA)  # executescript manages its own transaction
+    def __init__(self, location: Path | str) -> None:
+        self.db: Database = open_database(location)
+        self.path = getattr(self.db, "path", None)  # the SQLite file (backups); None on PostgreSQL
+        self.db.migrate(MIGRATIONS)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    @property
+    def where(self) -> str:
+        """The file, or the PostgreSQL URL without its password."""
+        return self.db.where
 
     # -- connections -------------------------------------------------------------------
     @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-        return conn
+    def conn(self) -> Connection:
+        return self.db.conn
+
+    @property
+    def _write_lock(self):
+        return self.db.write_lock
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """One write transaction: commits whole or rolls back whole."""
-        with self._write_lock:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self.db.transaction() as conn:
+            yield conn
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()
 
     # -- meta --------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
 
-    def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    def set_meta(self, conn: Connection, key: str, value: str) -> None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     @property
     def esco_version(self) -> str | None:
@@ -194,7 +271,7 @@ class Store:
     def require_esco(self) -> None:
         if not self.esco_content_hash:
             raise StoreError(
-                f"no ESCO taxonomy in {self.path}: run `skillpath esco ingest [PATH...]` first"
+                f"no ESCO taxonomy in {self.where}: run `skillpath esco ingest [PATH...]` first"
             )
 
     # -- ingest ------------------------------------------------------------------------
@@ -311,13 +388,26 @@ class Store:
                     for i, o in enumerate(taxonomy.occupations)
                 ),
             )
-            conn.executemany("INSERT OR REPLACE INTO occupation_skills VALUES (?, ?, ?)", relations)
             conn.executemany(
-                "INSERT OR REPLACE INTO skill_relations VALUES (?, ?, ?)", skill_relations
+                "INSERT INTO occupation_skills VALUES (?, ?, ?) ON CONFLICT"
+                " (occupation_uri, skill_uri) DO UPDATE SET relation = excluded.relation",
+                relations,
             )
-            conn.executemany("INSERT OR REPLACE INTO broader VALUES (?, ?, ?, ?, ?)", broader)
             conn.executemany(
-                "INSERT OR REPLACE INTO concept_groups VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO skill_relations VALUES (?, ?, ?) ON CONFLICT"
+                " (original_uri, related_uri) DO UPDATE SET relation = excluded.relation",
+                skill_relations,
+            )
+            conn.executemany(
+                "INSERT INTO broader VALUES (?, ?, ?, ?, ?) ON CONFLICT (concept_uri, broader_uri)"
+                " DO UPDATE SET concept_type = excluded.concept_type,"
+                " broader_type = excluded.broader_type, pillar = excluded.pillar",
+                broader,
+            )
+            conn.executemany(
+                "INSERT INTO concept_groups VALUES (?, ?, ?, ?, ?) ON CONFLICT (uri) DO UPDATE SET"
+                " kind = excluded.kind, code = excluded.code,"
+                " preferred_label = excluded.preferred_label, description = excluded.description",
                 [
                     (g.uri, "isco", g.code, g.preferred_label, g.description)
                     for g in taxonomy.isco_groups
@@ -328,7 +418,7 @@ class Store:
                 ],
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO collections VALUES (?, ?)",
+                "INSERT INTO collections VALUES (?, ?) ON CONFLICT DO NOTHING",
                 ((c.name, uri) for c in taxonomy.collections for uri in c.member_uris),
             )
             self.set_meta(conn, "esco_version", taxonomy.version)
@@ -390,8 +480,9 @@ class Store:
     def skills_by_label(self, label: str) -> list[Skill]:
         """Skills whose preferred, alternative or hidden label equals ``label`` (any case)."""
         rows = self.conn.execute(
-            "SELECT DISTINCT s.* FROM skill_labels l JOIN skills s ON s.uri = l.skill_uri"
-            " WHERE l.label = ? ORDER BY l.kind = 'preferred' DESC, s.idx",
+            "SELECT s.*, min(CASE WHEN l.kind = 'preferred' THEN 0 ELSE 1 END) AS label_rank"
+            " FROM skill_labels l JOIN skills s ON s.uri = l.skill_uri"
+            " WHERE lower(l.label) = lower(?) GROUP BY s.idx ORDER BY label_rank, s.idx",
             (label.strip(),),
         )
         return [_skill(r) for r in rows]
@@ -463,13 +554,14 @@ class Store:
         """Occupations whose preferred label equals ``label`` (any case), then alt labels."""
         label = label.strip()
         rows = self.conn.execute(
-            "SELECT * FROM occupations WHERE preferred_label = ? COLLATE NOCASE ORDER BY idx",
+            "SELECT * FROM occupations WHERE lower(preferred_label) = lower(?) ORDER BY idx",
             (label,),
         ).fetchall()
         if not rows:
             needle = json.dumps(label, ensure_ascii=False)
             rows = self.conn.execute(
-                "SELECT * FROM occupations WHERE instr(lower(alt_labels), lower(?)) ORDER BY idx",
+                "SELECT * FROM occupations WHERE instr(lower(alt_labels), lower(?)) > 0"
+                " ORDER BY idx",
                 (needle,),
             ).fetchall()
         return [_occupation(r) for r in rows]
