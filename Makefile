@@ -6,7 +6,7 @@ SHARED ?= ../shared
 export SKILLPATH_SHARED_DIR ?= $(SHARED)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test test-fast lint lint-imports bench browser clean
+.PHONY: install demo test test-fast lint lint-imports bench browser postgres clean
 
 # The venv is (re)installed when pyproject.toml changes. torch is installed first and pinned:
 # 2.13.0 is the CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
@@ -24,6 +24,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium package for the browser test"; fi; }
+
+# Debian's PostgreSQL server for the store tests on PostgreSQL (tests/pg.py starts one in a
+# temporary folder and stops it).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "install Debian's postgresql package for the PostgreSQL store tests"; fi; }
 
 CATALOGUES := coursera-courses.csv coursera-descriptions.csv edx-courses.csv eu-university-modules.csv
 
@@ -43,7 +50,7 @@ demo: install
 lint-imports: install
 	$(BIN)/python tools/lint_imports.py
 
-test: install browser lint-imports
+test: install browser postgres lint-imports
 	$(BIN)/python -m pytest -q
 
 # The fast loop: pure logic, no full ESCO index, no server, no browser (under a minute).

@@ -24,6 +24,7 @@ NEEDS = {
     "torch_encoder": "model",
     "onnx_encoder": "model",
     "int8_encoder": "model",
+    "pg_server": "server",
 }
 
 
@@ -70,3 +71,35 @@ def engine(settings, esco_taxonomy):
     sp.store.ingest(esco_taxonomy)
     sp.build_indexes()
     return sp
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server in a temporary data folder for the whole session, stopped at
+    the end (tests/pg.py). Skipped only when no server binaries are installed."""
+    from pg import postgres_bin, start_server
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL server binaries not installed (make postgres installs them)")
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server, request):
+    """The URL of a new, empty database on the session's server (one per test)."""
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    name = f"{name}_{os.getpid()}_{next(_db_numbers)}"
+    return pg_server.create_database(name)
+
+
+_db_numbers = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request, tmp_path):
+    """Where a store lives, once per backend: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "store.sqlite"
+    return request.getfixturevalue("pg_url")

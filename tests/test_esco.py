@@ -1,4 +1,8 @@
-"""ESCO loading and storage on the real download, plus every bad-input case."""
+"""ESCO loading and storage on the real download, plus every bad-input case.
+
+The store tests run on both backends (``store_location``: a SQLite file, then a database on
+a real PostgreSQL server started for the session).
+"""
 
 from __future__ import annotations
 
@@ -33,8 +37,8 @@ def test_counts_of_the_real_download(esco_taxonomy):
     assert python.description
 
 
-def test_store_queries_and_unknown_references(tmp_path, esco_taxonomy):
-    store = Store(tmp_path / "s.sqlite")
+def test_store_queries_and_unknown_references(tmp_path, store_location, esco_taxonomy):
+    store = Store(store_location)
     summary = store.ingest(esco_taxonomy)
     # 67 relation rows name an occupation the download does not define: reported, not lost.
     assert summary.unknown_references["occupationSkillRelations.occupationUri"] == 67
@@ -55,8 +59,8 @@ def test_store_queries_and_unknown_references(tmp_path, esco_taxonomy):
         store.skill("http://data.europa.eu/esco/skill/nope")
 
 
-def test_reingest_is_idempotent(tmp_path, esco_taxonomy):
-    store = Store(tmp_path / "s.sqlite")
+def test_reingest_is_idempotent(tmp_path, store_location, esco_taxonomy):
+    store = Store(store_location)
     first = store.ingest(esco_taxonomy)
     again = store.ingest(esco_taxonomy)
     assert again.unchanged and again.skills == first.skills
@@ -142,8 +146,8 @@ def test_truncated_zip(tmp_path, shared_dir):
         load_esco([broken])
 
 
-def test_bad_input_leaves_the_store_as_it_was(tmp_path, esco_taxonomy, extracted):
-    store = Store(tmp_path / "s.sqlite")
+def test_bad_input_leaves_the_store_as_it_was(tmp_path, store_location, esco_taxonomy, extracted):
+    store = Store(store_location)
     store.ingest(esco_taxonomy)
     folder = _minimal(tmp_path / "esco", extracted)
     (folder / "occupations_en.csv").write_bytes(b"conceptUri,preferredLabel\n")
@@ -152,8 +156,8 @@ def test_bad_input_leaves_the_store_as_it_was(tmp_path, esco_taxonomy, extracted
     assert store.skill_count() == 13_896 and store.occupation_count() == 3_007
 
 
-def test_crash_mid_ingest_rolls_back(tmp_path, esco_taxonomy, monkeypatch):
-    store = Store(tmp_path / "s.sqlite")
+def test_crash_mid_ingest_rolls_back(tmp_path, store_location, esco_taxonomy, monkeypatch):
+    store = Store(store_location)
     store.ingest(esco_taxonomy)
     broken = type(esco_taxonomy)(**{**esco_taxonomy.__dict__, "content_hash": "other"})
     # A broken record fails the write halfway, after the skills table was already replaced.
