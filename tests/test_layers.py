@@ -9,12 +9,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FOLDERS = ("skillpath", "esco", "models", "engine", "api", "evaluation")
+# every folder the wheel maps under ``skillpath`` (a new layer is copied without a test edit)
+_PACKAGE_DIRS = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+    "package-dir"
+]
+FOLDERS = sorted({d.split("/")[0] for d in _PACKAGE_DIRS.values()})
 
 
 def lint(root: Path) -> subprocess.CompletedProcess[str]:
