@@ -34,11 +34,17 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from skillpath.errors import IndexNotReady
+
 Dialect = Literal["sqlite", "postgresql"]
 
 # Every write transaction on PostgreSQL takes this advisory lock (an arbitrary constant: the
 # 64-bit key space is ours; "skillpath" in ASCII, truncated).
 WRITE_LOCK_KEY = 0x736B696C6C70
+
+
+class StoreUnavailable(IndexNotReady):
+    """The PostgreSQL server cannot be reached (HTTP 503: the caller may retry)."""
 
 
 @dataclass(frozen=True)
@@ -251,7 +257,7 @@ class PostgresDatabase:
                     self.url, autocommit=True, row_factory=_row_factory, connect_timeout=10
                 )
             except self._psycopg.OperationalError as exc:
-                raise ConnectionError(f"cannot connect to {self.where}: {exc}".strip()) from exc
+                raise StoreUnavailable(f"cannot connect to {self.where}: {exc}".strip()) from exc
             conn = PgConnection(raw)
             self._local.conn = conn
         return conn

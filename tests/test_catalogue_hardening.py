@@ -1,7 +1,8 @@
 """Issue #13 at the catalogue layer: field caps, ids, URLs, LIKE escaping, durable writes.
 
-A real SQLite store in a temp folder; records go through the real readers and the real
-upsert. (The HTTP side of the same findings is in test_api_hardening.py.)
+A real SQLite store in a temp folder and a database on a real PostgreSQL server (the
+``catalogue`` fixture runs on both); records go through the real readers and the real upsert.
+(The HTTP side of the same findings is in test_api_hardening.py.)
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def record(external_id: str = "1", **extra) -> MicroCredential:
 
 
 @pytest.fixture
-def catalogue(tmp_path) -> CatalogueStore:
-    return CatalogueStore(Store(tmp_path / "store.sqlite"))
+def catalogue(store_location) -> CatalogueStore:
+    """Once on a SQLite file, once on a real PostgreSQL database."""
+    return CatalogueStore(Store(store_location))
 
 
 @pytest.mark.parametrize(
@@ -116,9 +118,11 @@ def test_title_filter_escapes_like_wildcards(catalogue):
     assert catalogue.count(query="SQL") == 2
 
 
-def test_catalogue_writes_run_with_synchronous_full(catalogue):
+def test_catalogue_writes_run_with_synchronous_full(tmp_path):
     # NORMAL in WAL mode can lose the last commits in a power cut; an acknowledged
-    # catalogue write must not be lost. Checked from inside the write transaction.
+    # catalogue write must not be lost. Checked from inside the write transaction (SQLite
+    # only: a PostgreSQL commit is durable as it is).
+    catalogue = CatalogueStore(Store(tmp_path / "store.sqlite"))
     seen = []
 
     def rows():
