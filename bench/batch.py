@@ -17,7 +17,14 @@ cache and the comparison is meaningless.
 
 from __future__ import annotations
 
-import argparse
+import os
+
+# One OpenMP / BLAS thread in this process too (before torch and faiss load): a 1-CPU Ray
+# actor gets OMP_NUM_THREADS=1, and on a loaded 2-core machine OpenMP threads spinning for a
+# core made ``local`` 2x slower than one Ray worker, which measured the threads, not Ray.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
 import json
 import tempfile
 import time
