@@ -168,7 +168,7 @@ MIGRATIONS = (
     Migration("esco-0002", LABEL_INDEX, LABEL_INDEX),
 )
 
-_ESCO_TABLES = (
+ESCO_TABLES = (
     "skills",
     "skill_labels",
     "occupations",
@@ -336,7 +336,7 @@ class Store:
                 )
 
         with self.transaction() as conn:
-            for table in _ESCO_TABLES:
+            for table in ESCO_TABLES:
                 conn.execute(f"DELETE FROM {table}")
             conn.executemany(
                 "INSERT INTO skills (idx, uri, preferred_label, alt_labels, hidden_labels,"

@@ -13,7 +13,8 @@ import pytest
 
 from skillpath.engine.catalogue.records import MicroCredential
 from skillpath.engine.catalogue.store import MIGRATIONS as CATALOGUE_MIGRATIONS
-from skillpath.engine.catalogue.store import CatalogueStore, StoredLink
+from skillpath.engine.catalogue.store import CatalogueStore, StoredLink, copy_store
+from skillpath.errors import InvalidInput
 from skillpath.esco.db import StoreUnavailable, redact, to_postgres
 from skillpath.esco.store import MIGRATIONS as ESCO_MIGRATIONS
 from skillpath.esco.store import NotFound, Store
@@ -168,3 +169,21 @@ def test_portable_sql_in_postgres_spelling():
     assert to_postgres("SELECT instr(x, ?) , '100%'") == "SELECT strpos(x, %s) , '100%%'"
     assert redact("postgresql://u:pw@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def test_a_sqlite_home_copies_into_postgresql_with_its_ids(tmp_path, pg_url):
+    source = CatalogueStore(Store(tmp_path / "home.sqlite"))
+    source.upsert([(record(str(i), f"course {i}"), [link(SQL, i / 10)]) for i in range(5)], "fp")
+    source.delete("t:0")  # a gap in the rowids: ids are copied, not renumbered
+    target_store = Store(pg_url)
+    copied = copy_store(source.store, target_store)
+    assert copied["credentials"] == 4 and copied["credential_skills"] == 4
+    target = CatalogueStore(target_store)
+    assert target.content_index() == source.content_index()
+    assert target.revision == source.revision == 2
+    assert target.get("t:3").links == source.get("t:3").links
+    # the next credential gets a new id past the copied ones on both sides
+    new = {c.upsert([(record("new"), [])], "fp") and c.get("t:new").rowid for c in (source, target)}
+    assert new == {max(source.content_index())}
+    with pytest.raises(InvalidInput, match="not empty"):
+        copy_store(source.store, target_store)

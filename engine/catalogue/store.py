@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from skillpath.engine.catalogue.records import MicroCredential
+from skillpath.errors import InvalidInput
 from skillpath.esco.db import Connection, Migration
-from skillpath.esco.store import NotFound, Store
+from skillpath.esco.store import ESCO_TABLES, NotFound, Store
 
 SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS credentials (
@@ -348,3 +349,38 @@ class CatalogueStore:
 
 def record_json(record: MicroCredential) -> dict:
     return json.loads(record.model_dump_json())
+
+
+# Every table of the store, parents before children (credential_skills references credentials).
+STORE_TABLES = ("meta", *ESCO_TABLES, "credentials", "credential_skills")
+
+
+def copy_store(source: Store, target: Store, batch: int = 5000) -> dict[str, int]:
+    """Copy every row of ``source`` into the empty ``target`` in one transaction: how a SQLite
+    home moves to PostgreSQL (or back) with its ids, so the FAISS indexes built over the
+    source still fit. The target's credential id sequence is moved past the copied ids.
+    Returns the rows copied per table."""
+    CatalogueStore(source), CatalogueStore(target)  # both migrated
+    if target.conn.execute("SELECT count(*) FROM credentials").fetchone()[0] or target.get_meta(
+        "esco_content_hash"
+    ):
+        raise InvalidInput(f"{target.where} is not empty: copy_store fills an empty store only")
+    copied: dict[str, int] = {}
+    with target.transaction() as tx:
+        for table in STORE_TABLES:
+            cursor = source.conn.execute(f"SELECT * FROM {table}")
+            columns = [d[0] for d in cursor.description]
+            insert = (
+                f"INSERT INTO {table} ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' * len(columns))})"
+            )
+            copied[table] = 0
+            while rows := cursor.fetchmany(batch):
+                tx.executemany(insert, [tuple(r) for r in rows])
+                copied[table] += len(rows)
+        if target.dialect == "postgresql":
+            tx.execute(
+                "SELECT setval(pg_get_serial_sequence('credentials', 'rowid'),"
+                " coalesce(max(rowid), 0) + 1, false) FROM credentials"
+            )
+    return copied
