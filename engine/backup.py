@@ -12,7 +12,7 @@ Restore writes into a home that no server is using (stop it, or restore to a new
 point ``SKILLPATH_HOME`` there); the credential index of an older revision is rebuilt on the
 next start because the store's revision and the index's differ.
 
-PostgreSQL (if a deployment moves the store there): ``pg_dump --format=custom`` for the
+PostgreSQL (``SKILLPATH_DATABASE_URL``): these commands refuse, saying so; ``pg_dump --format=custom`` for the
 backup and ``pg_restore --clean`` for the restore take the place of the SQLite step; the index
 folders are copied the same way.
 """
@@ -148,7 +148,13 @@ def restore(source: Path, home: Path, force: bool = False) -> dict[str, Any]:
 def _home() -> Path:
     from skillpath.engine.config import Settings
 
-    return Path(Settings().home)
+    settings = Settings()
+    if settings.database_url:
+        raise BackupError(
+            "the store is in PostgreSQL (SKILLPATH_DATABASE_URL): backup and restore copy a"
+            " SQLite home only; use pg_dump --format=custom / pg_restore --clean for the store"
+        )
+    return Path(settings.home)
 
 
 def backup_command(

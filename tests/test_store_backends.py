@@ -187,3 +187,13 @@ def test_a_sqlite_home_copies_into_postgresql_with_its_ids(tmp_path, pg_url):
     assert new == {max(source.content_index())}
     with pytest.raises(InvalidInput, match="not empty"):
         copy_store(source.store, target_store)
+
+
+def test_backup_refuses_a_postgresql_store_and_says_what_to_use(monkeypatch):
+    from skillpath.engine import backup
+
+    monkeypatch.setenv("SKILLPATH_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/x")
+    with pytest.raises(backup.BackupError, match="pg_dump"):
+        backup._home()
+    monkeypatch.delenv("SKILLPATH_DATABASE_URL")
+    assert backup._home()  # the SQLite home, as before
