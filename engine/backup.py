@@ -12,9 +12,9 @@ Restore writes into a home that no server is using (stop it, or restore to a new
 point ``SKILLPATH_HOME`` there); the credential index of an older revision is rebuilt on the
 next start because the store's revision and the index's differ.
 
-PostgreSQL (``SKILLPATH_DATABASE_URL``): these commands refuse, saying so; ``pg_dump --format=custom`` for the
-backup and ``pg_restore --clean`` for the restore take the place of the SQLite step; the index
-folders are copied the same way.
+PostgreSQL (``SKILLPATH_DATABASE_URL``): these commands refuse, saying so; there
+``pg_dump --format=custom`` for the backup and ``pg_restore --clean`` for the restore take the
+place of the SQLite step, and the index folders are copied by hand.
 """
 
 from __future__ import annotations
