@@ -227,3 +227,24 @@ def test_a_killed_ray_worker_loses_and_duplicates_nothing(
     assert summary.answered == len(learner_rows) and summary.errors == 0
     # the work after the kill was done by a restarted or surviving worker
     assert summary.workers - set(killed)
+
+
+def test_the_cli_runs_a_batch_and_resumes(batch_engine, learner_rows, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from skillpath.batch.io import read_output
+    from skillpath.engine import clikit
+    from skillpath.engine.cli import app
+
+    monkeypatch.setattr(clikit, "service", lambda: batch_engine)
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(src, learner_rows[:2])
+    runner = CliRunner()
+    first = runner.invoke(app, ["batch", "recommend", str(src), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout[first.stdout.index("{") :])["answered"] == 2
+    again = runner.invoke(app, ["batch", "recommend", str(src), "--out", str(out)])
+    assert json.loads(again.stdout[again.stdout.index("{") :])["skipped_done"] == 2
+    assert [r["id"] for r in read_output(out)] == [r["id"] for r in learner_rows[:2]]
+    bad = runner.invoke(app, ["batch", "recommend", str(src), "--out", str(tmp_path / "o.csv")])
+    assert bad.exit_code == 1 and "unknown batch file format" in bad.output
