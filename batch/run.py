@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,7 @@ def run_batch(
     written = writer.done_ids()
     summary_done = set(written)
 
-    def emit(records: list[dict[str, Any]], pids: list[int], rss: list[int] = ()) -> None:
+    def emit(records: list[dict[str, Any]], pids: list[int], rss: Sequence[int] = ()) -> None:
         fresh = []
         for rec in records:
             if rec["id"] in written:
