@@ -61,6 +61,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from skillpath.engine.catalogue.records import SkillLink
 from skillpath.engine.gap import Gap, Relation
 
 __all__ = [
@@ -103,18 +104,6 @@ _TOL = 1e-9  # float slack when comparing a workload or price with a limit
 # Coverage this small is float noise, not teaching: it would vanish in the weighted sums
 # (5e-324 × a weight is 0.0), so a credential "covering" only that must not rank.
 _MIN_AMOUNT = 1e-9
-
-
-class SkillLink(BaseModel):
-    """A credential → ESCO skill link: how strongly it teaches it, and the outcome that says so."""
-
-    model_config = ConfigDict(frozen=True)
-
-    uri: str
-    strength: float = Field(1.0, ge=0.0, le=1.0)
-    evidence: str | None = None
-    source: Literal["declared", "inferred"] = "inferred"
-    label: str | None = None
 
 
 class Candidate(BaseModel):

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -120,19 +121,28 @@ class DeclaredSkill(BaseModel):
 
 
 class SkillLink(BaseModel):
-    """A skill link handed to an exporter: declared by the provider or inferred by the matcher.
+    """A credential → ESCO skill link: declared by the provider or inferred by the matcher.
 
-    ``evidence`` is the statement that supports the link (a learning outcome text); exporters
-    attach the link to the outcome with that exact text when there is one.
+    The one link record of the catalogue, the exporters and the ranker. ``evidence`` is the
+    statement that supports the link (a learning-outcome text); exporters attach the link to
+    the outcome with that exact text when there is one. ``score`` is the matcher's confidence
+    (``None``: a provider declared it without one); the ranker reads :attr:`strength`.
+    ``strength=`` is accepted for ``score=`` (what the ranker's callers write).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     uri: str
     label: str | None = None
-    score: float | None = None
+    score: float | None = Field(None, validation_alias=AliasChoices("score", "strength"))
     evidence: str | None = None
     source: Literal["declared", "inferred"] = "inferred"
+
+    @property
+    def strength(self) -> float:
+        """How strongly the credential teaches the skill, in [0, 1]: the score, or 1 for a
+        link declared without one."""
+        return 1.0 if self.score is None else min(1.0, max(0.0, self.score))
 
 
 class MicroCredential(BaseModel):
