@@ -89,7 +89,7 @@ def pg_server():
 @pytest.fixture
 def pg_url(pg_server, request):
     """The URL of a new, empty database on the session's server (one per test)."""
-    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:40]
     name = f"{name}_{os.getpid()}_{next(_db_numbers)}"
     return pg_server.create_database(name)
 
