@@ -19,7 +19,6 @@ place of the SQLite step, and the index folders are copied by hand.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -29,20 +28,14 @@ from typing import Annotated, Any
 
 import typer
 
+from skillpath.files import sha256_file
+
 SQLITE_FILES = ("skillpath.sqlite", "audit.sqlite")
 MANIFEST = "backup.json"
 
 
 class BackupError(RuntimeError):
     """A backup or restore that cannot go on; the message says what and where."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _sqlite_copy(src: Path, dst: Path) -> None:
@@ -91,7 +84,7 @@ def _copy_bundles(index_root: Path, dest_root: Path) -> list[str]:
 
 def _files(root: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(root)): _sha256(p)
+        str(p.relative_to(root)): sha256_file(p)
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.name != MANIFEST
     }
@@ -129,7 +122,7 @@ def restore(source: Path, home: Path, force: bool = False) -> dict[str, Any]:
     info = json.loads(manifest.read_text())
     for name, digest in info["files"].items():
         path = source / name
-        if not path.is_file() or _sha256(path) != digest:
+        if not path.is_file() or sha256_file(path) != digest:
             raise BackupError(f"{path}: missing or changed since the backup; nothing restored")
     if (home / "skillpath.sqlite").exists() and not force:
         raise BackupError(f"{home}: already holds a store; stop its server and pass --force")

@@ -13,7 +13,6 @@ not match what the caller is about to use, with a message saying how to rebuild.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -28,6 +27,7 @@ import faiss
 import numpy as np
 
 from skillpath.engine.errors import IndexNotReady
+from skillpath.files import sha256_file
 
 
 class IndexError_(IndexNotReady):
@@ -179,14 +179,6 @@ class IndexBundle:
         return self.indexes[key]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def manifest_path(index_dir: Path, name: str) -> Path:
     return index_dir / f"{name}.manifest.json"
 
@@ -204,11 +196,11 @@ def save_bundle(index_dir: Path, bundle: IndexBundle, meta: dict[str, Any]) -> P
         np.save(staging / f"{key}.owners.npy", vindex.owners)
         for suffix in (".faiss", ".owners.npy"):
             path = staging / f"{key}{suffix}"
-            files[path.name] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+            files[path.name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     for key, array in bundle.arrays.items():
         path = staging / f"{key}.array.npy"
         np.save(path, np.asarray(array), allow_pickle=False)
-        files[path.name] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+        files[path.name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     manifest = {
         **meta,
         "name": bundle.name,
@@ -313,7 +305,7 @@ def load_bundle(
         for path in (faiss_path, owners_path):
             if not path.exists():
                 raise IndexMissing(f"{path} is missing: {rebuild}")
-            if verify_checksums and _sha256(path) != manifest["files"][path.name]["sha256"]:
+            if verify_checksums and sha256_file(path) != manifest["files"][path.name]["sha256"]:
                 raise IndexMismatch(f"{path} does not match its manifest checksum: {rebuild}")
         vindex = VectorIndex(faiss.read_index(str(faiss_path)), np.load(owners_path))
         if vindex.size != manifest["counts"][key]:
@@ -327,7 +319,7 @@ def load_bundle(
         path = folder / f"{key}.array.npy"
         if not path.exists():
             raise IndexMissing(f"{path} is missing: {rebuild}")
-        if verify_checksums and _sha256(path) != manifest["files"][path.name]["sha256"]:
+        if verify_checksums and sha256_file(path) != manifest["files"][path.name]["sha256"]:
             raise IndexMismatch(f"{path} does not match its manifest checksum: {rebuild}")
         arrays[key] = np.load(path, allow_pickle=False)
     return IndexBundle(name=name, indexes=indexes, manifest=manifest, arrays=arrays)

@@ -21,7 +21,6 @@ other backends (and vice versa) until ``skillpath index build`` is run.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from skillpath.files import sha256_file
 from skillpath.models.encoder import Encoder, MiniLMEncoder, _fingerprint
 
 EXPORT_RECIPE = "minilm-onnx-v2"  # bump when the export code below changes the graph
@@ -59,19 +59,11 @@ PROBE_TEXTS = (
 )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _source_fingerprint(model_dir: Path) -> str:
     weights = model_dir / "model.safetensors"
     return _fingerprint(
         EXPORT_RECIPE,
-        _sha256(weights),
+        sha256_file(weights),
         package_version("torch"),
         package_version("onnx"),
         package_version("onnxruntime"),
@@ -187,7 +179,7 @@ def export_status(folder: Path) -> dict[str, Any] | None:
         return None
     for name, digest in files.items():
         path = folder / name
-        if not path.exists() or _sha256(path) != digest:
+        if not path.exists() or sha256_file(path) != digest:
             return None
     return meta
 
@@ -233,7 +225,7 @@ def ensure_export(root: Path, threads: int = 2) -> tuple[Path, dict[str, Any]]:
             "tolerance": EQUAL_TOLERANCE,
             "proof": proofs,
             "export_seconds": round(time.perf_counter() - started, 1),
-            "files": {f: _sha256(staging / f) for f in ("model.onnx", "model-int8.onnx")},
+            "files": {f: sha256_file(staging / f) for f in ("model.onnx", "model-int8.onnx")},
         }
         (staging / "export.json").write_text(json.dumps(meta, indent=2))
         shutil.rmtree(folder, ignore_errors=True)
