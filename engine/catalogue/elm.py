@@ -25,10 +25,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from skillpath.engine.catalogue.jsonld import as_list as _as_list
-from skillpath.engine.catalogue.jsonld import export_links, read_objects
+from skillpath.engine.catalogue.jsonld import export_links, read_objects, validated_record
 from skillpath.engine.catalogue.jsonld import types as _types
 from skillpath.engine.catalogue.parsing import (
     country_alpha3,
@@ -49,7 +47,6 @@ from skillpath.engine.catalogue.records import (
     SkillLink,
     check_url,
     is_esco_skill_uri,
-    issue_from,
 )
 from skillpath.engine.statements import normalize_text, split_statements
 
@@ -402,8 +399,10 @@ def _record(
     description = _text(spec.get("description")) or (
         _text(claim.get("description")) if claim else None
     )
-    try:
-        record = MicroCredential(
+    yield from validated_record(
+        external_id,
+        warnings,
+        lambda: MicroCredential(
             source=SOURCE,
             external_id=external_id,
             learner=_learner(subject),
@@ -434,16 +433,8 @@ def _record(
             credential_type=_label(_first(spec.get("dcType"))),
             outcomes_source="learningOutcome" if outcomes else None,
             declared_skills=skills,
-        )
-    except ValidationError as exc:
-        yield issue_from(exc, external_id)
-        return
-    except ValueError as exc:
-        yield ImportIssue(external_id=external_id, reason=f"invalid record: {exc}")
-        return
-    for w in warnings:
-        yield w.model_copy(update={"external_id": external_id})
-    yield record
+        ),
+    )
 
 
 # --- writing --------------------------------------------------------------------------------

@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from skillpath.engine.catalogue.records import ImportIssue, ImportItem, MicroCredential, SkillLink
+from pydantic import ValidationError
+
+from skillpath.engine.catalogue.records import (
+    ImportIssue,
+    ImportItem,
+    MicroCredential,
+    SkillLink,
+    issue_from,
+)
 
 JsonSource = str | Path | Mapping[str, Any] | Sequence[Any]
 
@@ -77,3 +85,21 @@ def export_links(record: MicroCredential, skills: Sequence[SkillLink]) -> list[S
             links.append(link)
             seen.add(link.uri)
     return links
+
+
+def validated_record(
+    external_id: str | None, warnings: Sequence[ImportIssue], build: Callable[[], MicroCredential]
+) -> Iterator[ImportIssue | MicroCredential]:
+    """The tail every JSON-LD reader shares: the record, after its warnings, or the issue that
+    says why it could not be built (the first invalid field; nothing else of it is kept)."""
+    try:
+        record = build()
+    except ValidationError as exc:
+        yield issue_from(exc, external_id)
+        return
+    except ValueError as exc:
+        yield ImportIssue(external_id=external_id, reason=f"invalid record: {exc}")
+        return
+    for w in warnings:
+        yield w.model_copy(update={"external_id": external_id})
+    yield record

@@ -28,10 +28,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from skillpath.engine.catalogue.jsonld import as_list as _as_list
-from skillpath.engine.catalogue.jsonld import export_links, read_objects
+from skillpath.engine.catalogue.jsonld import export_links, read_objects, validated_record
 from skillpath.engine.catalogue.jsonld import types as _types
 from skillpath.engine.catalogue.parsing import (
     country_code,
@@ -46,7 +44,6 @@ from skillpath.engine.catalogue.records import (
     MicroCredential,
     SkillLink,
     is_esco_skill_uri,
-    issue_from,
 )
 from skillpath.engine.statements import normalize_text, split_statements
 
@@ -253,8 +250,10 @@ def _record(
     for res in _as_list((subject or {}).get("result")):
         if isinstance(res, Mapping) and (grade := _str(res.get("value"))):
             break
-    try:
-        record = MicroCredential(
+    yield from validated_record(
+        external_id,
+        warnings,
+        lambda: MicroCredential(
             source=SOURCE,
             external_id=external_id,
             learner=_learner(subject),
@@ -273,16 +272,8 @@ def _record(
             credential_type=kind,
             outcomes_source="criteria.narrative" if outcomes else None,
             declared_skills=skills,
-        )
-    except ValidationError as exc:
-        yield issue_from(exc, external_id)
-        return
-    except ValueError as exc:
-        yield ImportIssue(external_id=external_id, reason=f"invalid record: {exc}")
-        return
-    for w in warnings:
-        yield w.model_copy(update={"external_id": external_id})
-    yield record
+        ),
+    )
 
 
 # --- writing --------------------------------------------------------------------------------
