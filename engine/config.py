@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     api_keys: list[str] = Field(default_factory=list, description="Keys for write endpoints.")
     read_requires_key: bool = Field(False, description="Also require a key for reads.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+    request_log: bool = Field(
+        True,
+        description="Log every recommendation request (with the learner profile: personal "
+        "data, operator side only) as a JSON line, for `skillpath replay`.",
+    )
+    request_log_path: Path | None = Field(
+        None, description="The request log (JSON Lines); default <home>/requests.jsonl."
+    )
 
     # HTTP API limits: each is documented in the OpenAPI schema and docs/api.md.
     max_body_bytes: int = Field(
