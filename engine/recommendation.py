@@ -30,6 +30,7 @@ from skillpath.engine.explanations import (
 )
 from skillpath.engine.gap import Gap, HeldSkill
 from skillpath.engine.pathway import Pathway, build_pathway
+from skillpath.engine.provenance import Provenance
 from skillpath.engine.ranking import Candidate, Constraints, Ranking, SkillLink, rank_credentials
 from skillpath.engine.relevance import RelevanceWeights, rank_by_relevance
 
@@ -134,6 +135,12 @@ class RecommendationResponse(GapResponse):
     pathway: Pathway
     pathway_explanation: PathwayExplanation
     candidates_considered: int = 0
+    provenance: Provenance | None = Field(
+        None,
+        description="What shaped this answer (ESCO version, catalogue revision, matcher and "
+        "tuning fingerprints, encoder, settings) and its request id: `skillpath replay "
+        "<request id>` re-runs a logged request and says whether the answer is the same.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
