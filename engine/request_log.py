@@ -43,18 +43,8 @@ log = logging.getLogger("skillpath.engine")
 DEFAULT_NAME = "requests.jsonl"
 
 
-class _Store(Protocol):
-    @property
-    def esco_version(self) -> str | None: ...
-
-
-class ProvenanceSource(Protocol):
-    """What :func:`record_recommendation` reads from the facade."""
-
-    settings: Settings
-
-    @property
-    def store(self) -> _Store: ...
+class MatcherInfo(Protocol):
+    """What the provenance reads of the matcher (the facade's ``matching``)."""
 
     @property
     def matcher_fingerprint(self) -> str: ...
@@ -79,22 +69,24 @@ def log_path(settings: Settings) -> Path | None:
 
 
 def record_recommendation(
-    engine: ProvenanceSource,
     request: RecommendationRequest,
     response: RecommendationResponse,
+    *,
+    settings: Settings,
+    esco_version: str | None,
+    matcher: MatcherInfo,
     catalogue_revision: int,
     request_id: str | None = None,
     log_it: bool = True,
 ) -> RecommendationResponse:
     """``response`` with its provenance; logged (unless ``log_it`` is False or logging off)."""
-    settings = engine.settings
     provenance = build_provenance(
         request_id=request_id or uuid.uuid4().hex,
         skillpath_version=skillpath_version(),
-        esco_version=engine.store.esco_version,
+        esco_version=esco_version,
         catalogue_revision=catalogue_revision,
-        matcher_fingerprint=engine.matcher_fingerprint,
-        encoder=engine.matcher_name,
+        matcher_fingerprint=matcher.matcher_fingerprint,
+        encoder=matcher.matcher_name,
         tuning=settings.tuning,
         settings={
             "encoder": settings.encoder,
