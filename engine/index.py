@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import time
 import uuid
@@ -186,9 +187,10 @@ def manifest_path(index_dir: Path, name: str) -> Path:
 def save_bundle(index_dir: Path, bundle: IndexBundle, meta: dict[str, Any]) -> Path:
     """Write ``bundle`` to a fresh folder, then atomically point the manifest at it."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    folder_name = f"{bundle.name}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    # The staging folder names its process: a concurrent save must not delete it (below).
-    staging = index_dir / f".tmp-{folder_name}-p{os.getpid()}"
+    # Both folders name their process: a concurrent save must not delete them (below).
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}-p{os.getpid()}"
+    folder_name = f"{bundle.name}-{stamp}"
+    staging = index_dir / f".tmp-{folder_name}"
     staging.mkdir()
     files: dict[str, dict[str, Any]] = {}
     for key, vindex in bundle.indexes.items():
@@ -229,11 +231,35 @@ def save_bundle(index_dir: Path, bundle: IndexBundle, meta: dict[str, Any]) -> P
     for stale in index_dir.glob(f".tmp-{bundle.name}-*"):
         if _abandoned(stale):
             shutil.rmtree(stale, ignore_errors=True)
+    _remove_orphans(index_dir, bundle.name, folder_name)
     return index_dir / folder_name
 
 
+def _remove_orphans(index_dir: Path, name: str, ours: str) -> None:
+    """Published folders of ``name`` that no manifest points at and whose process is gone.
+
+    A save killed between publishing its folder and replacing the manifest (or while deleting
+    the folder it replaced) leaves one behind; nobody would ever load or delete it. A live
+    process's folder is kept for an hour: its manifest may be about to point at it.
+    """
+    own = re.compile(rf"{re.escape(name)}-\d{{8}}T\d{{6}}-[0-9a-f]{{6}}(-p\d+)?")
+    referenced = (_read_manifest(index_dir, name) or {}).get("folder")
+    for folder in index_dir.glob(f"{name}-*"):
+        if folder.name in (ours, referenced) or not own.fullmatch(folder.name):
+            continue
+        if folder.is_dir() and (_abandoned(folder) or _older_than(folder, 3600)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:  # removed meanwhile
+        return False
+
+
 def _abandoned(staging: Path) -> bool:
-    """A staging folder whose process is gone (or, without a pid, older than an hour)."""
+    """A folder whose process is gone (or, without a pid, older than an hour)."""
     pid = staging.name.rpartition("-p")[2]
     if not pid.isdigit():
         try:
