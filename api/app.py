@@ -88,11 +88,11 @@ def warm_up(service: Skillpath) -> dict[str, str]:
     """Load the encoder, indexes and catalogue snapshot; returns the checks that failed."""
     failed: dict[str, str] = {}
     steps = {
-        "skill_index": lambda: service.skill_matcher,
-        "occupation_index": lambda: service.occupation_matcher,
-        "skill_vectors": lambda: service.skill_vectors,
-        "catalogue_snapshot": service.catalogue_snapshot,
-        "encoder": lambda: service.search_skills("data analysis", 1),
+        "skill_index": lambda: service.matching.skill_matcher,
+        "occupation_index": lambda: service.matching.occupation_matcher,
+        "skill_vectors": lambda: service.matching.skill_vectors,
+        "catalogue_snapshot": service.catalogue.snapshot,
+        "encoder": lambda: service.matching.search_skills("data analysis", 1),
     }
     for name, step in steps.items():
         try:
@@ -106,8 +106,8 @@ def readiness(service: Skillpath) -> Readiness:
     """Are the indexes loaded, and is the ranking snapshot that of the stored catalogue?"""
     checks: dict[str, str] = {}
     for name, load in (
-        ("skill_index", lambda: service.skill_matcher),
-        ("occupation_index", lambda: service.occupation_matcher),
+        ("skill_index", lambda: service.matching.skill_matcher),
+        ("occupation_index", lambda: service.matching.occupation_matcher),
     ):
         try:
             load()  # cached after the lifespan loaded it; verified against the store on load
@@ -116,9 +116,9 @@ def readiness(service: Skillpath) -> Readiness:
             checks[name] = f"{type(exc).__name__}: {exc}"
     revision = credentials = None
     try:
-        revision = service.catalogue_revision
-        credentials = service.count_credentials()
-        snapshot = service.catalogue_snapshot()
+        revision = service.catalogue.revision
+        credentials = service.catalogue.count()
+        snapshot = service.catalogue.snapshot()
         checks["catalogue_snapshot"] = (
             "ok"
             if snapshot.revision == revision

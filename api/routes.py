@@ -236,7 +236,7 @@ def build_router(settings: Settings) -> APIRouter:
         if not body.text.strip():
             raise invalid(["body", "text"], "text is empty: give some CV lines")
         try:
-            return service.extract_skills(body.text)
+            return service.matching.extract_skills(body.text)
         except InvalidQuery as exc:
             raise _query_error(exc, ["body", "text"]) from None
 
@@ -254,7 +254,7 @@ def build_router(settings: Settings) -> APIRouter:
         k: Annotated[int, Query(ge=1, le=max_k, description="How many hits.")] = 10,
     ) -> list[SkillHit]:
         try:
-            return service.search_skills(q, k)
+            return service.matching.search_skills(q, k)
         except InvalidQuery as exc:
             raise _query_error(exc, ["query", "q"]) from None
 
@@ -308,7 +308,7 @@ def build_router(settings: Settings) -> APIRouter:
         k: Annotated[int, Query(ge=1, le=max_k, description="How many hits.")] = 10,
     ) -> list[OccupationHit]:
         try:
-            return service.search_occupations(q, k)
+            return service.matching.search_occupations(q, k)
         except InvalidQuery as exc:
             raise _query_error(exc, ["query", "q"]) from None
 
@@ -362,8 +362,8 @@ def build_router(settings: Settings) -> APIRouter:
         ] = None,
         q: Annotated[str | None, Query(max_length=q_chars, description="Title contains.")] = None,
     ) -> CredentialPage:
-        total = service.count_credentials(source, q)
-        items = [c.record for c in service.list_credentials(offset, limit, source, q)]
+        total = service.catalogue.count(source, q)
+        items = [c.record for c in service.catalogue.list(offset, limit, source, q)]
         more = offset + len(items) < total
         return CredentialPage(
             items=items,
@@ -435,7 +435,7 @@ def build_router(settings: Settings) -> APIRouter:
         credential_id: Annotated[str, PathParam(description="source:external_id")],
         format: Annotated[Literal["json", "elm", "ob3"], Query()] = "json",
     ) -> Any:
-        exported = service.export_credential(credential_id, format)
+        exported = service.catalogue.export(credential_id, format)
         if format == "json":
             return CredentialDetail.model_validate(exported)
         return JSONResponse(exported)
@@ -479,8 +479,8 @@ def build_router(settings: Settings) -> APIRouter:
             )
         check_source(request, body.source)
         with request.app.state.write_lock:
-            summary = service.import_stream([body], body.source)
-            service.catalogue_snapshot()  # build the new snapshot now, not on the next read
+            summary = service.catalogue.import_stream([body], body.source)
+            service.catalogue.snapshot()  # build the new snapshot now, not on the next read
         status = "imported" if summary.imported else "updated" if summary.updated else "unchanged"
         if status == "imported":
             response.status_code = 201
@@ -503,8 +503,8 @@ def build_router(settings: Settings) -> APIRouter:
     ) -> Response:
         check_source(request, credential_id.split(":", 1)[0])
         with request.app.state.write_lock:
-            service.remove_credential(credential_id)
-            service.catalogue_snapshot()
+            service.catalogue.remove(credential_id)
+            service.catalogue.snapshot()
         return Response(status_code=204)
 
     @router.get(
@@ -530,14 +530,14 @@ def build_router(settings: Settings) -> APIRouter:
 # -- helpers that run in the threadpool ----------------------------------------------------
 def _skill(service: Skillpath, ref: str, loc: Loc) -> Skill:
     try:
-        return service.skill(ref)
+        return service.taxonomy.skill(ref)
     except InvalidQuery as exc:
         raise _query_error(exc, loc) from None
 
 
 def _occupation(service: Skillpath, ref: str, loc: Loc) -> OccupationDetail:
     try:
-        return service.occupation_detail(ref)
+        return service.taxonomy.occupation_detail(ref)
     except InvalidQuery as exc:
         raise _query_error(exc, loc) from None
 
@@ -552,7 +552,7 @@ def _import(
         path.write_bytes(data)
         with request.app.state.write_lock:
             try:
-                summary = service.import_catalogue(path, fmt, mapping)
+                summary = service.catalogue.import_file(path, fmt, mapping)
             except MappingError:
                 raise
             except RecursionError:
@@ -564,5 +564,5 @@ def _import(
                     "validation",
                     [field_error(["body"], "not a readable catalogue file")],
                 ) from None
-            service.catalogue_snapshot()
+            service.catalogue.snapshot()
     return summary

@@ -27,8 +27,8 @@ class Occupation:
 def occupation_pool(engine: Skillpath, min_essential: int = 5) -> list[Occupation]:
     """Every ESCO occupation with at least ``min_essential`` essential skills, by URI."""
     pool = []
-    for occupation in sorted(engine.occupations, key=lambda o: o.uri):
-        detail = engine.occupation_detail(occupation.uri)
+    for occupation in sorted(engine.taxonomy.occupations, key=lambda o: o.uri):
+        detail = engine.taxonomy.occupation_detail(occupation.uri)
         essential = tuple(sorted(s.uri for s in detail.essential))
         if len(essential) >= min_essential:
             pool.append(Occupation(occupation.uri, occupation.preferred_label, essential))

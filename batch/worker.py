@@ -86,8 +86,8 @@ class BatchWorker:
 
             engine = Skillpath(Settings())
             # load the store, the matchers (indexes + encoder) and the catalogue now, once
-            _ = engine.skill_matcher, engine.occupation_matcher
-            engine.catalogue_snapshot()
+            _ = engine.matching.skill_matcher, engine.matching.occupation_matcher
+            engine.catalogue.snapshot()
         self.engine = engine
 
     def answer_rows(

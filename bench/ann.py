@@ -121,16 +121,16 @@ def load_inputs(n_queries: int, kind: str = "credentials") -> tuple[np.ndarray, 
     if kind == "credentials":
         # no catalogue in this home: fall back to the ESCO skill vectors below
         with contextlib.suppress(Exception):
-            base = sp.catalogue_bundle["credentials"].vectors()
+            base = sp.catalogue.bundle["credentials"].vectors()
     if len(base) < 1000:
-        base, what = sp.skill_vectors, "ESCO skill description vectors"
+        base, what = sp.matching.skill_vectors, "ESCO skill description vectors"
     shared = sp.settings.shared_dir / "bench" / "recommendations" / "cases.json"
     titles = [c["target"] for c in json.loads(shared.read_text())] if shared.exists() else []
     rng = np.random.default_rng(1)
-    occupations = sp.occupations
+    occupations = sp.taxonomy.occupations
     for i in rng.permutation(len(occupations))[: max(0, n_queries - len(titles))]:
         titles.append(occupations[int(i)].preferred_label)
-    queries = sp.encode_queries(titles[:n_queries], cache=True)
+    queries = sp.matching.encode_queries(titles[:n_queries], cache=True)
     return np.ascontiguousarray(base, dtype=np.float32), queries.astype(np.float32), what
 
 

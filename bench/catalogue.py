@@ -44,7 +44,7 @@ def main() -> None:
         update={"home": scratch, "cache_dir": settings.embedding_cache_path.parent}
     )
     sp = Skillpath(scratch_settings)
-    sp.skill_matcher  # load indexes before timing  # noqa: B018
+    sp.matching.skill_matcher  # load indexes before timing  # noqa: B018
     rows = []
     for name, mapping in FILES.items():
         if args.only and name not in args.only:
@@ -57,7 +57,7 @@ def main() -> None:
         ]
         statements = [s for r in records for s in mapping_statements(r)]
         t0 = time.perf_counter()
-        summary = sp.import_stream(iter(records), mapping)
+        summary = sp.catalogue.import_stream(iter(records), mapping)
         import_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         sp.encoder.encode_queries(statements)

@@ -30,7 +30,7 @@ def peak_rss_mb() -> float:
 
 def statements(service: Skillpath, n: int) -> list[str]:
     path = default_skill_splits(service.settings.shared_dir)["skillskape_dev"]
-    bench = load_skill_benchmark(path, [s.preferred_label for s in service.skills])
+    bench = load_skill_benchmark(path, [s.preferred_label for s in service.taxonomy.skills])
     texts = [q.text for q in bench.queries]
     while len(texts) < n:
         texts = texts + texts
@@ -59,23 +59,25 @@ def main() -> None:
     service = Skillpath()
     texts = statements(service, args.n)
     rss_start = peak_rss_mb()
-    matcher = service.skill_matcher
+    matcher = service.matching.skill_matcher
     matcher.lexical  # noqa: B018 - fit the lexical index outside the timing
-    service.extract_skills_batch(texts[:32])  # warm-up: model, BLAS, allocations
+    service.matching.extract_skills_batch(texts[:32])  # warm-up: model, BLAS, allocations
     rss_loaded = peak_rss_mb()
 
     # With an ensemble (SKILLPATH_PARTNER_ENCODER) the partner's raw encode is timed too:
     # extraction then pays for both encoders.
-    encoders = [service.encoder] + ([service.partner.encoder] if service.partner else [])
+    encoders = [service.encoder] + (
+        [service.matching.partner.encoder] if service.matching.partner else []
+    )
     *encode_times, extract = interleaved_best(
         args.repeat,
         *[lambda e=e: e.encode_queries(texts) for e in encoders],
-        lambda: service.extract_skills_batch(texts),
+        lambda: service.matching.extract_skills_batch(texts),
     )
     encode = encode_times[0]
     result = {
         "statements": len(texts),
-        "encoder": service.matcher_name,
+        "encoder": service.matching.matcher_name,
         "encode_per_s": round(len(texts) / encode, 1),
         "extract_per_s": round(len(texts) / extract, 1),
         "ratio": round(encode / extract, 3),

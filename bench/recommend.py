@@ -59,11 +59,11 @@ def main() -> None:
     args = parser.parse_args()
 
     sp = Skillpath()
-    base = sp.catalogue_snapshot()
+    base = sp.catalogue.snapshot()
     if not base.entries:
         raise SystemExit("the catalogue is empty: run `make demo` (or skillpath catalogue import)")
     rng = random.Random(7)
-    occupations = [o.uri for o in sp.occupations]
+    occupations = [o.uri for o in sp.taxonomy.occupations]
     targets = [rng.choice(occupations) for _ in range(args.requests)]
     gaps = [sp.compute_gap(uri).gap for uri in targets]  # warm-up and fixed inputs
     results = []
@@ -74,7 +74,7 @@ def main() -> None:
         times = []
         for gap in gaps:
             t0 = time.perf_counter()
-            neighbours = sp.neighbours_for(gap, snapshot)
+            neighbours = sp.recommender.neighbours_for(gap, snapshot)
             recommend_from_gap(gap, snapshot, Constraints(), neighbours, k=10)
             times.append(time.perf_counter() - t0)
         results.append(

@@ -105,7 +105,7 @@ def index_build(as_json: JsonOpt = False) -> None:
     with errors():
         started = time.perf_counter()
         with progress_bars() as progress:
-            manifests = service().build_indexes(progress)
+            manifests = service().matching.build_indexes(progress)
         seconds = time.perf_counter() - started
     if as_json:
         print_json({"seconds": round(seconds, 2), "manifests": manifests})
@@ -130,7 +130,7 @@ def skills_search(
     if not text.strip():
         raise typer.BadParameter("give some text to search for", param_hint="TEXT")
     with errors():
-        hits = service().search_skills(text, k)
+        hits = service().matching.search_skills(text, k)
     if as_json:
         print_json(hits)
         return
@@ -153,7 +153,7 @@ def occupations_search(
     if not title.strip():
         raise typer.BadParameter("give a job title to search for", param_hint="TITLE")
     with errors():
-        hits = service().search_occupations(title, k)
+        hits = service().matching.search_occupations(title, k)
     if as_json:
         print_json(hits)
         return
@@ -174,7 +174,7 @@ def occupations_show(
     if not ref.strip():
         raise typer.BadParameter("give an occupation URI or label", param_hint="URI|LABEL")
     with errors():
-        detail = service().occupation_detail(ref)
+        detail = service().taxonomy.occupation_detail(ref)
     if as_json:
         print_json(detail)
         return
@@ -210,7 +210,7 @@ def catalogue_import(
         sp = service()
         for path in paths:
             with progress_bars() as progress:
-                summaries.append(sp.import_catalogue(path, fmt, mapping, progress))
+                summaries.append(sp.catalogue.import_file(path, fmt, mapping, progress))
     if as_json:
         print_json(
             [
@@ -278,7 +278,7 @@ def catalogue_list(
 ) -> None:
     """Stored credentials, a page at a time."""
     with errors():
-        items = service().list_credentials(offset, limit, source, query)
+        items = service().catalogue.list(offset, limit, source, query)
     if as_json:
         print_json(
             [{"id": c.record.id, "title": c.record.title, "skills": len(c.links)} for c in items]
@@ -313,10 +313,10 @@ def catalogue_show(
     """One credential with its learning outcomes and ESCO skills."""
     with errors():
         sp = service()
-        stored = sp.credential(credential_id)
-        labels = sp.skill_labels(link.skill_uri for link in stored.links)
+        stored = sp.catalogue.get(credential_id)
+        labels = sp.taxonomy.skill_labels(link.skill_uri for link in stored.links)
     if as_json:
-        print_json(sp.export_credential(credential_id, "json"))
+        print_json(sp.catalogue.export(credential_id, "json"))
         return
     r = stored.record
     console.print(f"[bold]{r.title}[/bold]  ({r.id})")
@@ -351,7 +351,7 @@ def catalogue_show(
 def catalogue_stats(as_json: JsonOpt = False) -> None:
     """Counts per source: credentials, declared / inferred / tag links."""
     with errors():
-        stats = service().catalogue_stats()
+        stats = service().catalogue.stats()
     if as_json:
         print_json(stats)
         return
@@ -383,14 +383,14 @@ def catalogue_export(
 ) -> None:
     """Export a credential, ESCO-enriched, as ELM JSON-LD, an OB3 Achievement, or JSON."""
     with errors():
-        print_json(service().export_credential(credential_id, fmt))
+        print_json(service().catalogue.export(credential_id, fmt))
 
 
 @catalogue_app.command("remove")
 def catalogue_remove(credential_id: Annotated[str, typer.Argument(help="Credential id.")]) -> None:
     """Delete a credential (and its vectors)."""
     with errors():
-        service().remove_credential(credential_id)
+        service().catalogue.remove(credential_id)
     console.print(f"removed {credential_id}")
 
 

@@ -336,10 +336,10 @@ def _profile_occupations(service: Any, case: Case) -> list[str]:
     if not case.occupation.strip():
         return []
     try:
-        service.resolve_occupation(case.occupation)
+        service.taxonomy.resolve_occupation(case.occupation)
         return [case.occupation]
     except LookupError:
-        hits = service.normalize_occupation(case.occupation, k=1)
+        hits = service.matching.normalize_occupation(case.occupation, k=1)
         return [hits[0].uri] if hits else []
 
 
@@ -373,12 +373,12 @@ def rank_coverage(service: Any, case: Case, k: int) -> list[str]:
 
 def rank_bm25(service: Any, case: Case, k: int) -> list[str]:
     """BM25 over title + outcomes + description, query = the typed target."""
-    return [cid for cid, _ in service.search_credentials_bm25(case.target, k)]
+    return [cid for cid, _ in service.catalogue.search_bm25(case.target, k)]
 
 
 def rank_dense(service: Any, case: Case, k: int) -> list[str]:
     """MiniLM cosine of the typed target to the credential vectors (FAISS)."""
-    return [cid for cid, _ in service.search_credentials(case.target, k)]
+    return [cid for cid, _ in service.catalogue.search(case.target, k)]
 
 
 RANKERS: dict[str, Ranker] = {
@@ -477,7 +477,7 @@ def unjudged_items(
     by_case = {c.id: c for c in cases}
     out = []
     for case_id, cid in sorted(pooled):
-        record = service.credential(cid).record
+        record = service.catalogue.get(cid).record
         case = by_case[case_id]
         text = " ".join([*record.learning_outcomes, record.description or ""]).strip()
         out.append(
@@ -513,7 +513,7 @@ def run_judged(
     methods = check_methods(methods)
     merged = merge_judgments(judgment_files)
     unknown = sorted(set(merged.grades) - {c.id for c in cases})
-    canonical = service.credential_canonical_ids()
+    canonical = service.catalogue.canonical_ids()
     runs: dict[str, dict[str, list[str]]] = {}
     seconds: dict[str, float] = {}
     for method in methods:

@@ -233,7 +233,7 @@ def judged_command(
         if method and runs is None:
             check_methods(method)  # a usage error before the engine loads
         if runs is not None:
-            canonical = eval_cli.service().credential_canonical_ids() if fold else None
+            canonical = eval_cli.service().catalogue.canonical_ids() if fold else None
             result, targets = score_saved_runs(runs, cases, judgments, method, canonical=canonical)
         else:
             sp = eval_cli.service()

@@ -268,17 +268,17 @@ def load_catalogue(service: Skillpath) -> CatalogueData:
     from skillpath.engine.catalogue.vectors import credential_text
     from skillpath.engine.ranking import hours_estimate
 
-    snapshot = service.catalogue_snapshot()
+    snapshot = service.catalogue.snapshot()
     texts, rating, reviews, hours, sources = {}, {}, {}, {}, {}
     statements: dict[str, str] = {}
-    for stored in service.credentials():
+    for stored in service.catalogue.iter_all():
         r = stored.record
         texts[r.id] = credential_text(r, max_chars=20_000)
         statements[r.id] = "\n".join([r.title, *r.learning_outcomes, r.description or ""])
         rating[r.id], reviews[r.id] = r.rating, r.review_count
         hours[r.id] = hours_estimate(snapshot.entries[r.id].candidate(()))
         sources[r.id] = r.source
-    found = service.credential_vectors()
+    found = service.catalogue.credential_vectors()
     vectors = {cid: found.matrix[i] for cid, i in found.position.items() if cid in texts}
     return CatalogueData(snapshot, texts, rating, reviews, hours, vectors, sources, statements)
 
@@ -353,7 +353,10 @@ def model_lens(
 
 def _lens_cache_path(service: Skillpath, matcher: Skillpath) -> Path:
     folder = service.settings.embedding_cache_path.parent
-    return folder / f"lens-model-{matcher.matcher_name}-{matcher.matcher_fingerprint}.json"
+    return (
+        folder
+        / f"lens-model-{matcher.matching.matcher_name}-{matcher.matching.matcher_fingerprint}.json"
+    )
 
 
 def _text_key(text: str) -> str:
@@ -385,8 +388,8 @@ def stronger_model_lens(
     data = sample_statements(data, sample, seed)
 
     matcher = service.with_partner(MODEL_LENS_PARTNER)
-    if not matcher.partner.indexes_ready():  # the main encoder's are in use already
-        matcher.partner.build_indexes(progress)
+    if not matcher.matching.partner.indexes_ready():  # the main encoder's are in use already
+        matcher.matching.partner.build_indexes(progress)
     path = _lens_cache_path(service, matcher)
     known: dict[str, list[str]] = {}
     if path.exists():
@@ -398,8 +401,8 @@ def stronger_model_lens(
     cached = {cid: known[key] for cid, key in keys.items() if key in known}
     lens = model_lens(
         data,
-        lambda texts: matcher.extract_skills_batch(texts),
-        matcher.matcher_name,
+        lambda texts: matcher.matching.extract_skills_batch(texts),
+        matcher.matching.matcher_name,
         progress,
         cached=cached,
     )
@@ -437,7 +440,7 @@ class SkillpathRunner:
     ) -> None:
         self.service, self.sources, self.k = service, tuple(sources), k
         self.max_pathway_items = max_pathway_items
-        self.snapshot = service.pool_snapshot(pool, self.sources)
+        self.snapshot = service.catalogue.pool_snapshot(pool, self.sources)
 
     def run(self, learner: Learner) -> tuple[list[str], list[str], float]:
         """(ranked ids, pathway ids in learning order, seconds for gap + ranking + pathway)."""
@@ -447,7 +450,7 @@ class SkillpathRunner:
         gap = self.service.compute_gap(
             learner.target_uri, LearnerProfile(skills=list(learner.held))
         ).gap
-        ranking, _, pathway, _, _ = self.service.recommend_for_gap(
+        ranking, _, pathway, _, _ = self.service.recommender.recommend_for_gap(
             gap,
             self.snapshot,
             k=self.k,
@@ -487,7 +490,7 @@ def learner_contexts(service: Skillpath, learners: Sequence[Learner]) -> list[Le
     """Per learner: the reference gap, the target's ISCO-minor family, the occupation query."""
     store = service.store
     by_minor: dict[str, list[str]] = {}
-    for o in service.occupations:
+    for o in service.taxonomy.occupations:
         if o.isco_group:
             by_minor.setdefault(o.isco_group[:3], []).append(o.uri)
     essential_cache: dict[str, frozenset[str]] = {}
@@ -831,7 +834,7 @@ def run_recommend_eval(
         if name == "tag":
             lens = tag_lens(data)
         elif name == "text":
-            lens = text_lens(data, service.skills)
+            lens = text_lens(data, service.taxonomy.skills)
         else:
             lens = stronger_model_lens(service, data, progress, config.model_sample, config.seed)
         lenses[name] = evaluate_lens(service, data, lens, contexts, config, progress)

@@ -1,11 +1,10 @@
 """Skill-extraction benchmark runner: the WorkRB protocol over the skill matcher.
 
-Rankings come from the facade (:meth:`skillpath.engine.service.Skillpath.rank_skills_batch`), so the
-numbers measure exactly what the engine serves. Every run scores the shipped method and the
-zero-shot baseline (MiniLM, best label variant, nothing learned) side by side, so a number is
-never read without its reference. The set predictor (:meth:`Skillpath.extract_skills_batch`
-with its shipped threshold) is scored too: micro precision/recall/F1 over (sentence, skill)
-pairs.
+Rankings come from the facade (``sp.matching.rank_skills_batch``), so the numbers measure
+exactly what the engine serves. Every run scores the shipped method and the zero-shot baseline
+(MiniLM, best label variant, nothing learned) side by side, so a number is never read without
+its reference. The set predictor (``sp.matching.extract_skills_batch`` with its shipped
+threshold) is scored too: micro precision/recall/F1 over (sentence, skill) pairs.
 
 Protocol (``bench/README.md``): queries grouped by raw sentence, labels kept only if they are
 ESCO preferred labels, every query ranks all ESCO skills; RP@5, RP@10, MRR.
@@ -65,7 +64,7 @@ def evaluate_skill_file(
 ) -> SkillSplitResult:
     """Score ``methods`` (and the set predictor) on one file in either benchmark format."""
     started = time.perf_counter()
-    skills = service.skills
+    skills = service.taxonomy.skills
     bench = load_skill_benchmark(Path(path), [s.preferred_label for s in skills], name)
     queries = bench.queries[:limit] if limit else bench.queries
     label_to_uri = {s.preferred_label: s.uri for s in skills}
@@ -80,11 +79,11 @@ def evaluate_skill_file(
         labels_dropped=bench.labels_dropped,
     )
     # Encoded once for every method; benchmark texts may live in the embedding cache.
-    vectors = service.encode_queries(texts, cache=True)
+    vectors = service.matching.encode_queries(texts, cache=True)
     for method in methods:
         runs: dict[str, list[str]] = {}
         for start in range(0, len(texts), 512):  # bounded memory: 512 full rankings at once
-            rankings = service.rank_skills_batch(
+            rankings = service.matching.rank_skills_batch(
                 texts[start : start + 512], method, vectors[start : start + 512]
             )
             for query, ranking in zip(queries[start : start + 512], rankings, strict=True):
@@ -92,10 +91,10 @@ def evaluate_skill_file(
         scores = evaluate_rankings(runs, gold, ks=(5, 10))
         result.scores[method] = {k: float(scores[k]) for k in ("RP@5", "RP@10", "MRR")}
     if extraction:
-        found = service.extract_skills_batch(texts)
+        found = service.matching.extract_skills_batch(texts)
         predicted = {q.qid: set(e.uris) for q, e in zip(queries, found, strict=True)}
         p, r, f = micro_prf(predicted, gold)
-        matcher = service.skill_matcher
+        matcher = service.matching.skill_matcher
         result.extraction = Extraction(
             precision=p,
             recall=r,

@@ -1,7 +1,7 @@
 """Job-title normalisation benchmark runner (JobBERT validation split, MELO dev files).
 
 Each title ranks all ESCO occupations through the facade
-(:meth:`skillpath.engine.service.Skillpath.rank_occupations_batch`); MRR and recall@1/5/10 of the
+(``sp.matching.rank_occupations_batch``); MRR and recall@1/5/10 of the
 labelled occupation, for the shipped method and the baselines side by side: MiniLM zero-shot,
 e5 zero-shot (when the multilingual title index is built) and ``hand`` (the hand-set MiniLM
 fusion shipped before the learned model). The full JobBERT split has 15,463 titles;
@@ -54,7 +54,7 @@ def evaluate_title_file(
     """Score ``methods`` on a JobBERT-format file (all rows, or a fixed sample of ``limit``)."""
     started = time.perf_counter()
     path = Path(path) if path else default_title_split(default_shared_dir())
-    occupations = service.occupations
+    occupations = service.taxonomy.occupations
     bench = load_title_benchmark(path, [o.uri for o in occupations])
     queries = list(bench.queries)
     if not queries:
@@ -70,8 +70,8 @@ def evaluate_title_file(
         sampled=sampled,
     )
     titles = [q.title for q in queries]
-    vectors = service.encode_queries(titles, cache=True)
-    partner_vectors = service.encode_title_queries(titles, cache=True)
+    vectors = service.matching.encode_queries(titles, cache=True)
+    partner_vectors = service.matching.encode_title_queries(titles, cache=True)
     if partner_vectors is None:  # no multilingual title index: its baseline cannot run
         methods = [m for m in methods if m != "zero-shot-e5"]
     for method in methods:
@@ -80,7 +80,7 @@ def evaluate_title_file(
         per_query: dict[str, list[float]] = {}
         for start in range(0, len(queries), chunk):
             part = queries[start : start + chunk]
-            rankings = service.rank_occupations_batch(
+            rankings = service.matching.rank_occupations_batch(
                 [q.title for q in part],
                 method,
                 vectors[start : start + chunk],

@@ -125,7 +125,7 @@ def training_set(service: Skillpath) -> tuple[list[str], list[list[int]], np.nda
     path = service.settings.shared_dir / SKILLSKAPE_TRAIN
     if not path.exists():
         path = default_shared_dir() / SKILLSKAPE_TRAIN
-    position = {s.preferred_label: i for i, s in enumerate(service.skills)}
+    position = {s.preferred_label: i for i, s in enumerate(service.taxonomy.skills)}
     bench = load_skill_benchmark(path, list(position), "skillskape_train")
     texts = [q.text for q in bench.queries]
     gold = [[position[g] for g in q.gold] for q in bench.queries]
@@ -144,7 +144,7 @@ def train(
     from sklearn.linear_model import LogisticRegression
 
     started = time.perf_counter()
-    base = service.skill_matcher
+    base = service.matching.skill_matcher
     matcher = replace(base, config=replace(base.config, use_artifact=False))
     texts, gold, vectors = training_set(service)
     log(f"{len(texts)} training sentences, {sum(map(len, gold))} pairs")
@@ -158,7 +158,7 @@ def train(
     members = [Member("", matcher, vectors, adapted, tuple(features))]
     name = service.encoder.name
     if partner is not None:
-        other = partner.skill_matcher
+        other = partner.matching.skill_matcher
         if other.adapter is None:
             raise SystemExit(
                 f"the {partner.encoder.name} artefact is missing: train it first "

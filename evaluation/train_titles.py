@@ -83,13 +83,13 @@ EXTRA_SETS: dict[str, tuple[str, ...]] = {
 def title_data(
     sp: Skillpath, matcher: OccupationMatcher, path: Path, chunk: int = 512
 ) -> TitleData:
-    occupations = sp.occupations
+    occupations = sp.taxonomy.occupations
     position = {o.uri: i for i, o in enumerate(occupations)}
     bench = load_title_benchmark(path, list(position))
     titles = [clean_query(q.title, "job title", 500) for q in bench.queries]
     gold = np.asarray([position[q.occupation_uri] for q in bench.queries], dtype=np.int64)
-    vectors = sp.encode_queries(titles, cache=True)
-    partner_vectors = sp.encode_title_queries(titles, cache=True)
+    vectors = sp.matching.encode_queries(titles, cache=True)
+    partner_vectors = sp.matching.encode_title_queries(titles, cache=True)
     assert partner_vectors is not None
     feats: dict[str, np.ndarray] = {
         f: np.empty((len(titles), len(occupations)), dtype=np.float16) for f in BASE_FEATURES
@@ -374,15 +374,15 @@ def melo_report(sp: Skillpath, matcher: OccupationMatcher, model: TitleModel) ->
     from skillpath.models.language import detect
 
     served = replace(matcher, model=model)
-    position = {o.uri: i for i, o in enumerate(sp.occupations)}
+    position = {o.uri: i for i, o in enumerate(sp.taxonomy.occupations)}
     out: dict = {}
     for name in MELO_FILES:
         path = default_shared_dir() / f"bench/job-titles/melo/{name}.csv"
         bench = load_title_benchmark(path, list(position))
         titles = [clean_query(q.title, "job title", 500) for q in bench.queries]
         gold = np.asarray([position[q.occupation_uri] for q in bench.queries])
-        vectors = sp.encode_queries(titles, cache=True)
-        partner_vectors = sp.encode_title_queries(titles, cache=True)
+        vectors = sp.matching.encode_queries(titles, cache=True)
+        partner_vectors = sp.matching.encode_title_queries(titles, cache=True)
         ranks: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(titles), 500):
             stop = start + 500
@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     sp = Skillpath()
-    matcher = sp.occupation_matcher
+    matcher = sp.matching.occupation_matcher
     if matcher.partner is None:
         raise SystemExit(f"no {TITLE_PARTNER} occupation index: run `skillpath index build`")
     if args.melo:
@@ -489,7 +489,9 @@ def main(argv: list[str] | None = None) -> None:
     prior = None
     if extras is not None:
         row = extras.prior_row()
-        prior = {o.uri: round(float(v), 5) for o, v in zip(sp.occupations, row, strict=True)}
+        prior = {
+            o.uri: round(float(v), 5) for o, v in zip(sp.taxonomy.occupations, row, strict=True)
+        }
     model = TitleModel(
         english=english.fusion,
         other=other.fusion,

@@ -47,7 +47,7 @@ RERANK_DEPTH = 100
 
 
 def _split(service: Skillpath, path, name):
-    skills = service.skills
+    skills = service.taxonomy.skills
     bench = load_skill_benchmark(path, [s.preferred_label for s in skills], name)
     label_to_uri = {s.preferred_label: s.uri for s in skills}
     gold = gold_uris(bench, label_to_uri)
@@ -81,7 +81,7 @@ def rerank(service: Skillpath, seed: int = 0) -> None:
     from sklearn.linear_model import LogisticRegression
 
     started = time.perf_counter()
-    shipped = service.skill_matcher
+    shipped = service.matching.skill_matcher
     plain = replace(shipped, config=replace(shipped.config, use_artifact=False))
     texts, gold, vectors = training_set(service)
     folds = np.random.default_rng(seed).integers(0, 2, len(texts))
@@ -93,7 +93,7 @@ def rerank(service: Skillpath, seed: int = 0) -> None:
     ).fit(x, y)
     print(f"trained on {len(x):,} rows ({time.perf_counter() - started:.0f}s)")
 
-    uris = [s.uri for s in service.skills]
+    uris = [s.uri for s in service.taxonomy.skills]
     rows: dict[str, dict[str, dict[str, float]]] = {"shipped logistic fusion": {}}
     rows["logistic refit (same rows)"] = {}
     rows[f"gradient boosting re-ranks top {RERANK_DEPTH}"] = {}
@@ -122,10 +122,10 @@ def desc_pairs(service: Skillpath, seed: int = 0) -> None:
     from skillpath.engine.taxonomy_index import skill_description_text
 
     started = time.perf_counter()
-    matcher = service.skill_matcher
+    matcher = service.matching.skill_matcher
     targets = matcher.preferred_vectors
     texts, gold, vectors = training_set(service)
-    skills = service.skills
+    skills = service.taxonomy.skills
     with_desc = [i for i, s in enumerate(skills) if s.description]
     desc_texts = [skill_description_text(skills[i]) for i in with_desc]
     desc_vectors = service.embedding_cache.encode(service.encoder, desc_texts, "query")
@@ -161,14 +161,14 @@ def titles(service: Skillpath, seed: int = 0) -> None:
     started = time.perf_counter()
     e5 = service.with_encoder("e5")
     path = default_title_split(service.settings.shared_dir)
-    bench = load_title_benchmark(path, [o.uri for o in service.occupations])
+    bench = load_title_benchmark(path, [o.uri for o in service.taxonomy.occupations])
     queries = list(bench.queries)
     titles_ = [q.title for q in queries]
     scores = {}
     for name, sp in (("minilm", service), ("e5", e5)):
-        vectors = sp.encode_queries(titles_, cache=True)
-        scores[name] = sp.occupation_matcher.score_titles(titles_, "final", vectors)
-    uris = [o.uri for o in service.occupations]
+        vectors = sp.matching.encode_queries(titles_, cache=True)
+        scores[name] = sp.matching.occupation_matcher.score_titles(titles_, "final", vectors)
+    uris = [o.uri for o in service.taxonomy.occupations]
     gold = {q.qid: q.occupation_uri for q in queries}
     print("| MiniLM weight (e5 = 1 - w) | MRR | R@1 | R@5 | R@10 |\n|---|---|---|---|---|")
     for w in (1.0, 0.7, 0.6, 0.5, 0.4, 0.3, 0.0):

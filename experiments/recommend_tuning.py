@@ -59,15 +59,15 @@ def gather(service, cases) -> dict:  # noqa: ANN001 - the facade
             ),
             k=10,
         )
-        inputs = service.relevance_inputs(request)
+        inputs = service.recommender.relevance_inputs(request)
         ids = sorted(inputs.features)
         out[case.id] = {
             "ids": ids,
             "X": np.stack([inputs.features[i].vector() for i in ids]),
             "vectors": {i: inputs.vectors[i] for i in ids},
             "titles": {i: inputs.candidates[i].title for i in ids},
-            "dense": [c for c, _ in service.search_credentials(case.target, 10)],
-            "bm25": [c for c, _ in service.search_credentials_bm25(case.target, 10)],
+            "dense": [c for c, _ in service.catalogue.search(case.target, 10)],
+            "bm25": [c for c, _ in service.catalogue.search_bm25(case.target, 10)],
             "coverage": [
                 item.id
                 for item in service.recommend(
@@ -189,7 +189,7 @@ def main() -> None:
         files.append((args.extra.name, load_judgments(args.extra)))
     grades = merge_judgments(files).grades
     service = Skillpath()
-    canonical = service.credential_canonical_ids()
+    canonical = service.catalogue.canonical_ids()
     if args.cache.exists() and not args.refresh:
         data = pickle.loads(args.cache.read_bytes())
     else:

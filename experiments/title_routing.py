@@ -32,7 +32,7 @@ settings = Settings()
 bench = Path(settings.shared_dir) / "bench" / "job-titles"
 files = [bench / "jobbert-validation.csv", *sorted((bench / "melo").glob("*.csv"))]
 service = Skillpath(settings)
-matcher = service.occupation_matcher
+matcher = service.matching.occupation_matcher
 model = matcher.model
 assert model is not None and matcher.partner is not None, "needs the learned model and e5"
 position = {o.uri: i for i, o in enumerate(matcher.occupations)}

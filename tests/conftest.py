@@ -69,7 +69,7 @@ def engine(settings, esco_taxonomy):
 
     sp = Skillpath(settings)
     sp.store.ingest(esco_taxonomy)
-    sp.build_indexes()
+    sp.matching.build_indexes()
     return sp
 
 

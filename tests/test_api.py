@@ -37,7 +37,7 @@ def load_slice(engine, shared_dir, folder: Path):
     ):
         text = (shared_dir / "catalogue" / name).read_text(encoding="utf-8")
         (folder / name).write_text("".join(text.splitlines(keepends=True)[:lines]))
-        engine.import_catalogue(folder / name, "csv", mapping)
+        engine.catalogue.import_file(folder / name, "csv", mapping)
     return engine
 
 

@@ -512,7 +512,7 @@ def test_backup_while_serving_and_restore_round_trip(http, catalogue, tmp_path):
     assert restored.catalogue.revision == info["catalogue_revision"]
     count = restored.catalogue.count()
     assert 0 < count <= catalogue.catalogue.count()
-    assert restored.search_skills("SQL", 3)  # its ESCO indexes were restored and load
+    assert restored.matching.search_skills("SQL", 3)  # its ESCO indexes were restored and load
     # a changed file is refused before anything is written
     (tmp_path / "bk" / "skillpath.sqlite").write_bytes(b"corrupt")
     with pytest.raises(BackupError, match="changed since the backup"):

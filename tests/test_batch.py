@@ -26,7 +26,7 @@ def batch_engine(engine, shared_dir, tmp_path_factory):
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
-    engine.import_catalogue(path, "csv", "coursera")
+    engine.catalogue.import_file(path, "csv", "coursera")
     return engine
 
 
@@ -146,7 +146,7 @@ def test_generator_is_deterministic_valid_and_counted(batch_engine):
     a, b = list(learners(pool, 50, seed=3)), list(learners(pool, 50, seed=3))
     assert a == b and len(a) == 50 and len({r["id"] for r in a}) == 50
     assert list(learners(pool, 50, seed=4)) != a
-    uris = {o.uri for o in batch_engine.occupations}
+    uris = {o.uri for o in batch_engine.taxonomy.occupations}
     for row in a:
         request = RecommendationRequest.model_validate({k: v for k, v in row.items() if k != "id"})
         assert request.profile.occupations[0] in uris

@@ -26,11 +26,11 @@ def elm_path(shared_dir) -> Path:
 
 @pytest.fixture(scope="module")
 def elm_imported(engine, elm_path):
-    return engine.import_catalogue(elm_path, "elm")
+    return engine.catalogue.import_file(elm_path, "elm")
 
 
 def _vectors_match_store(engine) -> None:
-    bundle = engine.catalogue_bundle
+    bundle = engine.catalogue.bundle
     rowids = {c.rowid for c in engine.catalogue.iter_all()}
     assert set(bundle["credentials"].owners.tolist()) == rowids
     assert bundle["credentials"].size == len(rowids)
@@ -38,7 +38,7 @@ def _vectors_match_store(engine) -> None:
 
 def test_elm_sample_imports_with_declared_and_inferred_skills(engine, elm_imported):
     assert elm_imported.read == elm_imported.records >= 1 and elm_imported.skipped == 0
-    stored = engine.credential(elm_imported.ids[0])
+    stored = engine.catalogue.get(elm_imported.ids[0])
     sources = {link.source for link in stored.links}
     assert {"declared", "inferred"} <= sources
     declared = {d.uri for d in stored.record.declared_skills}
@@ -54,15 +54,15 @@ def test_elm_sample_imports_with_declared_and_inferred_skills(engine, elm_import
 
 def test_reimport_is_a_no_op(engine, elm_path, elm_imported):
     revision = engine.catalogue.revision
-    again = engine.import_catalogue(elm_path, "elm")
+    again = engine.catalogue.import_file(elm_path, "elm")
     assert (again.imported, again.updated, again.unchanged) == (0, 0, elm_imported.records)
     assert engine.catalogue.revision == revision
 
 
 def test_elm_round_trip_keeps_record_and_skills(engine, elm_imported):
     credential_id = elm_imported.ids[0]
-    original = engine.credential(credential_id)
-    exported = engine.export_credential(credential_id, "elm")
+    original = engine.catalogue.get(credential_id)
+    exported = engine.catalogue.export(credential_id, "elm")
     (record,) = [i for i in read_elm(exported) if isinstance(i, MicroCredential)]
     for name in (
         "title",
@@ -86,10 +86,10 @@ def test_elm_round_trip_keeps_record_and_skills(engine, elm_imported):
 
 @pytest.mark.parametrize("fixture", ["ob3-achievement.json", "ob3-credential.json"])
 def test_ob3_import_export_import(engine, fixture):
-    summary = engine.import_catalogue(FIXTURES / fixture, "ob3")
+    summary = engine.catalogue.import_file(FIXTURES / fixture, "ob3")
     assert summary.records >= 1
     credential_id = summary.ids[0]
-    exported = engine.export_credential(credential_id, "ob3")
+    exported = engine.catalogue.export(credential_id, "ob3")
     # An offer exports as an Achievement; an issued credential wraps it in its subject.
     achievement = (
         exported
@@ -100,18 +100,18 @@ def test_ob3_import_export_import(engine, fixture):
     esco = [a for a in achievement.get("alignment", []) if "esco" in a.get("targetUrl", "")]
     assert esco, "export aligns to ESCO skills"
     (record,) = [i for i in read_ob3(exported) if isinstance(i, MicroCredential)]
-    assert record.title == engine.credential(credential_id).record.title
-    engine.remove_credential(credential_id)
+    assert record.title == engine.catalogue.get(credential_id).record.title
+    engine.catalogue.remove(credential_id)
 
 
 def test_delete_removes_credential_and_vector(engine):
-    summary = engine.import_catalogue(FIXTURES / "ob3-odd.json", "ob3")
+    summary = engine.catalogue.import_file(FIXTURES / "ob3-odd.json", "ob3")
     credential_id = summary.ids[0]
-    engine.remove_credential(credential_id)
+    engine.catalogue.remove(credential_id)
     with pytest.raises(NotFound):
-        engine.credential(credential_id)
+        engine.catalogue.get(credential_id)
     with pytest.raises(NotFound):
-        engine.remove_credential(credential_id)
+        engine.catalogue.remove(credential_id)
     _vectors_match_store(engine)
 
 
@@ -121,7 +121,7 @@ def test_real_csv_slice_every_row_accounted_for(engine, shared_dir, tmp_path):
     lines = source.read_text(encoding="utf-8").splitlines(keepends=True)[:400]
     sample = tmp_path / "coursera-courses.csv"
     sample.write_text("".join(lines), encoding="utf-8")
-    summary = engine.import_catalogue(sample, "csv", "coursera")
+    summary = engine.catalogue.import_file(sample, "csv", "coursera")
     assert summary.read == count_csv_rows(sample)
     assert summary.read == summary.records + summary.skipped
     assert summary.records > 300
@@ -174,8 +174,8 @@ def test_crash_mid_import_leaves_store_and_vectors_consistent(engine, shared_dir
         import_items(
             items,
             "edx-crash",
-            engine.catalogue,
-            MatcherMapper(engine.skill_matcher),
+            engine.catalogue.store,
+            MatcherMapper(engine.matching.skill_matcher),
             lambda u: True,
             batch_size=50,
         )
@@ -194,6 +194,6 @@ def test_crash_mid_import_leaves_store_and_vectors_consistent(engine, shared_dir
     engine.reset_caches("catalogue_bundle")
     _vectors_match_store(engine)
     # Re-running the import completes it; the 50 already stored are unchanged.
-    summary = engine.import_stream(iter(items), "edx-crash")
+    summary = engine.catalogue.import_stream(iter(items), "edx-crash")
     assert (summary.unchanged, summary.imported) == (50, 70)
     _vectors_match_store(engine)

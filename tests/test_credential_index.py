@@ -29,9 +29,11 @@ def _bench():
 
 def test_ivf_recall_at_100_against_exact_at_100k(engine):
     ann = _bench()
-    base = np.ascontiguousarray(engine.skill_vectors, dtype=np.float32)  # 13.9k real vectors
-    titles = [o.preferred_label for o in engine.occupations[::30]][:100]
-    queries = engine.encode_queries(titles, cache=True).astype(np.float32)
+    base = np.ascontiguousarray(
+        engine.matching.skill_vectors, dtype=np.float32
+    )  # 13.9k real vectors
+    titles = [o.preferred_label for o in engine.taxonomy.occupations[::30]][:100]
+    queries = engine.matching.encode_queries(titles, cache=True).astype(np.float32)
     vectors = ann.perturbed_vectors(base, 100_000, seed=3)
     started = time.perf_counter()
     index = build_faiss(vectors, "auto")
@@ -59,7 +61,7 @@ def test_ivf_index_round_trips_its_vectors():
 
 def _canonical(engine, cid: str) -> str:
     """Other test files import the same edX rows under other sources: duplicates, listed once."""
-    return engine.credential_canonical_ids().get(cid, cid)
+    return engine.catalogue.canonical_ids().get(cid, cid)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,7 @@ def edx_records(shared_dir):
 
 
 def test_a_write_encodes_only_the_changed_credentials(engine, edx_records, monkeypatch):
-    engine.import_stream(edx_records[:10], "edx-incr")
+    engine.catalogue.import_stream(edx_records[:10], "edx-incr")
     encoded: list[int] = []
     real = EmbeddingCache.encode
 
@@ -88,28 +90,28 @@ def test_a_write_encodes_only_the_changed_credentials(engine, edx_records, monke
 
     monkeypatch.setattr(EmbeddingCache, "encode", counting)
     before = read_manifest(engine.settings.index_dir, CATALOGUE_BUNDLE)["counts"]["credentials"]
-    engine.import_stream([edx_records[10]], "edx-incr")
+    engine.catalogue.import_stream([edx_records[10]], "edx-incr")
     assert encoded == [1]
     manifest = read_manifest(engine.settings.index_dir, CATALOGUE_BUNDLE)
     assert manifest["refresh"] == {"encoded": 1, "reused": before, "dropped": 0}
     assert manifest["counts"]["credentials"] == before + 1
 
     changed = edx_records[3].model_copy(update={"title": edx_records[3].title + " (2027)"})
-    engine.import_stream([changed], "edx-incr")
+    engine.catalogue.import_stream([changed], "edx-incr")
     assert encoded == [1, 1]
-    engine.remove_credential(edx_records[4].id)
+    engine.catalogue.remove(edx_records[4].id)
     manifest = read_manifest(engine.settings.index_dir, CATALOGUE_BUNDLE)
     assert manifest["refresh"]["encoded"] == 0 and manifest["refresh"]["dropped"] == 1
-    bundle = engine.catalogue_bundle
-    rowids = set(engine.catalogue.content_index())
+    bundle = engine.catalogue.bundle
+    rowids = set(engine.catalogue.store.content_index())
     assert set(bundle["credentials"].owners.tolist()) == rowids
     # the changed credential's vector is its new text's, not the old one's
-    hit = engine.search_credentials(changed.title, k=1)
+    hit = engine.catalogue.search(changed.title, k=1)
     assert hit[0][0] == _canonical(engine, changed.id)
 
 
 def test_a_crash_while_saving_keeps_the_previous_index(engine, edx_records, monkeypatch):
-    engine.import_stream(edx_records[:11], "edx-incr")
+    engine.catalogue.import_stream(edx_records[:11], "edx-incr")
     before = read_manifest(engine.settings.index_dir, CATALOGUE_BUNDLE)
 
     def crash(*args, **kwargs):
@@ -117,29 +119,29 @@ def test_a_crash_while_saving_keeps_the_previous_index(engine, edx_records, monk
 
     monkeypatch.setattr(faiss, "write_index", crash)
     with pytest.raises(OSError, match="simulated"):
-        engine.import_stream([edx_records[11]], "edx-incr")
+        engine.catalogue.import_stream([edx_records[11]], "edx-incr")
     monkeypatch.undo()
     after = read_manifest(engine.settings.index_dir, CATALOGUE_BUNDLE)
     assert after["folder"] == before["folder"]  # the manifest still names the old bundle
     assert (engine.settings.index_dir / before["folder"]).is_dir()
     # the store moved on; the next read notices the stale revision and catches up
     engine.reset_caches("catalogue_bundle")
-    bundle = engine.catalogue_bundle
+    bundle = engine.catalogue.bundle
     assert bundle.manifest["catalogue_revision"] == engine.catalogue.revision
     assert bundle.manifest["refresh"]["encoded"] == 1
 
 
 def test_search_credentials_by_text_and_by_vector(engine, edx_records):
-    engine.import_stream(edx_records[:11], "edx-incr")
+    engine.catalogue.import_stream(edx_records[:11], "edx-incr")
     record = edx_records[0]
-    hits = engine.search_credentials(record.title, k=5)
+    hits = engine.catalogue.search(record.title, k=5)
     assert len(hits) == 5 and hits[0][0] == _canonical(engine, record.id)
     assert all(-1.0 <= s <= 1.0 for _, s in hits)
     assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
-    vector = engine.encode_queries([record.title])[0]
-    assert engine.search_credentials(vector, k=5) == hits
+    vector = engine.matching.encode_queries([record.title])[0]
+    assert engine.catalogue.search(vector, k=5) == hits
     with pytest.raises(ValueError, match="dimensions"):
-        engine.search_credentials(np.zeros(7, dtype=np.float32), k=3)
-    bm25 = engine.search_credentials_bm25(record.title, k=3)
+        engine.catalogue.search(np.zeros(7, dtype=np.float32), k=3)
+    bm25 = engine.catalogue.search_bm25(record.title, k=3)
     assert bm25 and bm25[0][1] > 0
     assert _canonical(engine, record.id) in {cid for cid, _ in bm25}

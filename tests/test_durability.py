@@ -212,7 +212,7 @@ def test_kill_9_mid_import_keeps_whole_batches_and_the_next_start_serves(
     restarted = Skillpath(engine.settings.model_copy(update={"home": home}))
     answer = restarted.recommend(RecommendationRequest(target="data analyst", k=3))
     assert answer.ranking.items
-    assert restarted.catalogue_snapshot().revision == restarted.catalogue.revision
+    assert restarted.catalogue.snapshot().revision == restarted.catalogue.revision
 
 
 @pytest.mark.slow
@@ -255,7 +255,7 @@ def test_backup_and_restore_commands_round_trip_a_home_that_then_serves(engine, 
         home=restored, shared_dir=engine.settings.shared_dir, cache_dir=env["SKILLPATH_CACHE_DIR"]
     )
     copy = Skillpath(settings)
-    assert copy.catalogue_revision == engine.catalogue_revision
-    assert [h.label for h in copy.search_skills("write scripts in Python", k=3)] == [
-        h.label for h in engine.search_skills("write scripts in Python", k=3)
+    assert copy.catalogue.revision == engine.catalogue.revision
+    assert [h.label for h in copy.matching.search_skills("write scripts in Python", k=3)] == [
+        h.label for h in engine.matching.search_skills("write scripts in Python", k=3)
     ]

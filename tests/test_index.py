@@ -24,20 +24,20 @@ from skillpath.models.encoder import Encoder
 
 
 def test_python_scripts_find_python(engine):
-    hits = engine.search_skills("write scripts in Python", k=3)
+    hits = engine.matching.search_skills("write scripts in Python", k=3)
     assert "Python (computer programming)" in [h.label for h in hits]
     assert all(0 <= h.score <= 1.0001 for h in hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
 def test_nurse_finds_a_nursing_occupation(engine):
-    hits = engine.search_occupations("nurse", k=3)
+    hits = engine.matching.search_occupations("nurse", k=3)
     assert any("nurse" in h.label for h in hits)
 
 
 def test_occupation_detail_by_label_and_uri(engine):
-    by_label = engine.occupation_detail("data analyst")
-    by_uri = engine.occupation_detail(by_label.occupation.uri)
+    by_label = engine.taxonomy.occupation_detail("data analyst")
+    by_uri = engine.taxonomy.occupation_detail(by_label.occupation.uri)
     assert by_label == by_uri
     assert by_label.essential and by_label.optional
     assert {s.uri for s in by_label.essential}.isdisjoint(s.uri for s in by_label.optional)
@@ -46,9 +46,9 @@ def test_occupation_detail_by_label_and_uri(engine):
 @pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x00\x01"])
 def test_empty_queries_are_refused(engine, text):
     with pytest.raises(EmptyQuery):
-        engine.search_skills(text)
+        engine.matching.search_skills(text)
     with pytest.raises(EmptyQuery):
-        engine.search_occupations(text)
+        engine.matching.search_occupations(text)
 
 
 class _OtherEncoder(Encoder):
@@ -129,7 +129,7 @@ def test_embedding_cache_reencodes_only_new_texts(tmp_path, engine):
 def test_each_skill_has_label_and_description_vectors(engine):
     manifest = read_manifest(engine.settings.index_dir, SKILL_BUNDLE)
     assert manifest["counts"]["descriptions"] == 13_896
-    variants = sum(len(s.label_variants) for s in engine.skills)
+    variants = sum(len(s.label_variants) for s in engine.taxonomy.skills)
     assert manifest["counts"]["labels"] == variants
     assert manifest["esco_version"] == "1.1.1"
 
@@ -167,4 +167,4 @@ def test_service_without_esco_says_ingest(tmp_path):
 
     sp = Skillpath(Settings(home=tmp_path, cache_dir=tmp_path))
     with pytest.raises(RuntimeError, match="skillpath esco ingest"):
-        sp.build_indexes()
+        sp.matching.build_indexes()

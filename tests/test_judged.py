@@ -189,9 +189,9 @@ def small_catalogue(engine, shared_dir):
         for i in itertools.islice(read_csv_catalogue(path, load_mapping("edx")), 80)
         if isinstance(i, MicroCredential) and i.url
     ][:40]
-    engine.import_stream(records, "edx")
+    engine.catalogue.import_stream(records, "edx")
     copy = MicroCredential.model_validate({**records[0].model_dump(), "source": "edx-mirror"})
-    engine.import_stream([copy], "edx-mirror")
+    engine.catalogue.import_stream([copy], "edx-mirror")
     return records[0], copy
 
 
@@ -199,11 +199,11 @@ def test_two_copies_rank_once_and_both_ids_resolve(engine, small_catalogue):
     from skillpath.engine.recommendation import RecommendationRequest
 
     original, copy = small_catalogue
-    canonical = engine.credential_canonical_ids()
+    canonical = engine.catalogue.canonical_ids()
     assert canonical[original.id] == canonical[copy.id]
     for cid in (original.id, copy.id):
-        assert engine.credential(cid).record.title == original.title
-    hits = engine.search_credentials(original.title, k=10)
+        assert engine.catalogue.get(cid).record.title == original.title
+    hits = engine.catalogue.search(original.title, k=10)
     ids = [cid for cid, _ in hits]
     assert len(set(ids)) == len(ids)
     # Other tests of the session may have imported a third copy of the course, so the group

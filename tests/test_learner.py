@@ -65,9 +65,9 @@ def test_a_free_job_title_as_past_occupation_gives_the_matched_occupations_skill
 
     resolution = engine.resolve_target("retail cashier")
     assert resolution.matched_by == "search"
-    detail = engine.occupation_detail(resolution.occupation_uri)
+    detail = engine.taxonomy.occupation_detail(resolution.occupation_uri)
     expected = {s.uri for s in detail.essential}
-    held, _ = engine.learner_skills(LearnerProfile(occupations=["retail cashier"]))
+    held, _ = engine.recommender.learner_skills(LearnerProfile(occupations=["retail cashier"]))
     assert expected and {h.uri for h in held} == expected
     assert {h.source for h in held} == {f"occupation: {resolution.occupation_label}"}
 
@@ -75,8 +75,12 @@ def test_a_free_job_title_as_past_occupation_gives_the_matched_occupations_skill
 def test_an_exact_label_still_resolves_and_gibberish_adds_a_note(engine):
     from skillpath.engine.recommendation import LearnerProfile
 
-    held, notes = engine.learner_skills(LearnerProfile(occupations=["warehouse worker"]))
+    held, notes = engine.recommender.learner_skills(
+        LearnerProfile(occupations=["warehouse worker"])
+    )
     assert held and notes == []
     assert {h.source for h in held} == {"occupation: warehouse worker"}
-    _, notes = engine.learner_skills(LearnerProfile(occupations=["qwzx blorptastic frobnik"]))
+    _, notes = engine.recommender.learner_skills(
+        LearnerProfile(occupations=["qwzx blorptastic frobnik"])
+    )
     assert notes and notes[0].startswith("past occupation:")

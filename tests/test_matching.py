@@ -22,7 +22,7 @@ OUTCOMES = (
 
 
 def test_evidence_spans_point_into_the_text(engine):
-    result = engine.extract_skills(OUTCOMES, min_score=0.0, top_k=3)
+    result = engine.matching.extract_skills(OUTCOMES, min_score=0.0, top_k=3)
     assert result.statements >= 4
     assert result.skills
     for skill in result.skills:
@@ -37,7 +37,7 @@ def test_evidence_spans_point_into_the_text(engine):
 
 
 def test_python_evidence_is_the_python_statement(engine):
-    result = engine.extract_skills(OUTCOMES)
+    result = engine.matching.extract_skills(OUTCOMES)
     python = [s for s in result.skills if s.label == "Python (computer programming)"]
     assert python, [s.label for s in result.skills]
     assert "Python" in python[0].evidence[0].text
@@ -45,7 +45,7 @@ def test_python_evidence_is_the_python_statement(engine):
 
 @pytest.mark.parametrize("min_score", [0.0, 0.2, 0.6])
 def test_min_score_and_top_k_are_respected(engine, min_score):
-    result = engine.extract_skills(OUTCOMES, top_k=2, min_score=min_score)
+    result = engine.matching.extract_skills(OUTCOMES, top_k=2, min_score=min_score)
     assert result.threshold == min_score
     per_statement: dict[int, int] = {}
     for skill in result.skills:
@@ -60,22 +60,22 @@ def test_min_score_and_top_k_are_respected(engine, min_score):
 
 def test_batch_equals_single(engine):
     texts = ["Use spreadsheets to analyse sales data.", "Weld steel pipes; read blueprints."]
-    batch = engine.extract_skills_batch(texts)
+    batch = engine.matching.extract_skills_batch(texts)
     for text, got in zip(texts, batch, strict=True):
-        single = engine.extract_skills(text)
+        single = engine.matching.extract_skills(text)
         assert got.uris == single.uris
 
 
 def test_rank_skills_is_a_full_ranking(engine):
-    ranking = engine.rank_skills("develop web applications in JavaScript")
-    assert len(ranking) == len(engine.skills)
+    ranking = engine.matching.rank_skills("develop web applications in JavaScript")
+    assert len(ranking) == len(engine.taxonomy.skills)
     assert np.all(np.diff(ranking.scores) <= 1e-7)
     assert ((ranking.scores >= 0) & (ranking.scores <= 1)).all()
     assert "JavaScript" in ranking.labels(5)
 
 
 def test_normalize_occupation(engine):
-    hits = engine.normalize_occupation("Senior Java Developer", k=5)
+    hits = engine.matching.normalize_occupation("Senior Java Developer", k=5)
     assert len(hits) == 5
     assert all(0.0 <= h.score <= 1.0 for h in hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
@@ -84,37 +84,37 @@ def test_normalize_occupation(engine):
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t ", "\x00\x01\x02", "•;•;", "...!!!"])
 def test_empty_like_text_gives_an_empty_result(engine, text):
-    result = engine.extract_skills(text)
+    result = engine.matching.extract_skills(text)
     assert result.skills == [] and result.statements == 0
 
 
 @pytest.mark.parametrize("value", [None, 42, 3.5, b"python", ["python"], {"a": 1}])
 def test_non_strings_raise_a_clear_error(engine, value):
     with pytest.raises(InvalidQuery, match="string"):
-        engine.extract_skills(value)
+        engine.matching.extract_skills(value)
 
 
 @pytest.mark.parametrize("text", ["", "  ", None, b"x"])
 def test_rank_and_normalize_reject_empty_or_non_string(engine, text):
     with pytest.raises(InvalidQuery):
-        engine.rank_skills(text)
+        engine.matching.rank_skills(text)
     with pytest.raises(InvalidQuery):
-        engine.normalize_occupation(text)
+        engine.matching.normalize_occupation(text)
 
 
 def test_one_megabyte_and_control_characters(engine):
     huge = "python" * 170_000  # ~1 MB, one "statement"
-    result = engine.extract_skills(huge)
+    result = engine.matching.extract_skills(huge)
     assert result.statements == 1
     noisy = "write\x00 Python\x07 scripts\ufffd\x1b[31m;\x7f manage\u200b projects"
-    result = engine.extract_skills(noisy, min_score=0.0)
+    result = engine.matching.extract_skills(noisy, min_score=0.0)
     for skill in result.skills:
         for ev in skill.evidence:
             assert noisy[ev.start : ev.end] == ev.text
 
 
 def test_many_statements_are_capped_and_reported(engine):
-    matcher = engine.skill_matcher
+    matcher = engine.matching.skill_matcher
     capped = replace(matcher, config=replace(matcher.config, max_statements=5))
     capped._lexical = matcher._lexical  # share the fitted lexical index
     text = "\n".join(f"Use tool number {i} daily." for i in range(40))
@@ -124,7 +124,7 @@ def test_many_statements_are_capped_and_reported(engine):
 
 @pytest.mark.parametrize("text", ["ทักษะการเขียนโปรแกรมคอมพิวเตอร์", "编写计算机程序", "ᚠᚢᚦᚨᚱᚲ"])
 def test_other_scripts_return_a_result(engine, text):
-    result = engine.extract_skills(text)
+    result = engine.matching.extract_skills(text)
     assert isinstance(result.skills, list)
 
 
@@ -137,11 +137,11 @@ def test_matched_span_finds_shared_words():
 
 def test_quality_floor_on_tech_validation(engine, shared_dir):
     """Measured RP@5 72.5 (zero-shot 53.0); the floor is 15 points below."""
-    skills = engine.skills
+    skills = engine.taxonomy.skills
     path = default_skill_splits(shared_dir)["tech_val"]
     bench = load_skill_benchmark(path, [s.preferred_label for s in skills], "tech_val")
     gold = gold_uris(bench, {s.preferred_label: s.uri for s in skills})
-    rankings = engine.rank_skills_batch([q.text for q in bench.queries])
+    rankings = engine.matching.rank_skills_batch([q.text for q in bench.queries])
     runs = {q.qid: r.uris(200) for q, r in zip(bench.queries, rankings, strict=True)}
     scores = evaluate_rankings(runs, gold)
     assert scores["RP@5"] >= 0.575, scores
@@ -181,7 +181,7 @@ PAIRS = {
 @pytest.fixture(scope="module")
 def pair_skills(engine):
     """The pair skills plus 400 others: full e5 indexes take ~15 min, a subset seconds."""
-    skills = engine.skills
+    skills = engine.taxonomy.skills
     wanted = {s.preferred_label for s in skills} & set(PAIRS)
     assert wanted == set(PAIRS)
     rng = np.random.default_rng(7)
@@ -275,8 +275,8 @@ def test_ensemble_extracts_with_its_own_threshold(ensemble):
 
 def test_partner_engine_needs_its_own_index(engine):
     partner = engine.with_partner("e5")
-    assert partner.matcher_name == "minilm+e5"
+    assert partner.matching.matcher_name == "minilm+e5"
     assert partner.settings.index_dir_for("e5") == engine.settings.home / "index" / "e5"
-    assert engine.indexes_ready()
-    assert not partner.indexes_ready()  # the session built MiniLM indexes only
-    assert partner.matcher_fingerprint != engine.matcher_fingerprint
+    assert engine.matching.indexes_ready()
+    assert not partner.matching.indexes_ready()  # the session built MiniLM indexes only
+    assert partner.matching.matcher_fingerprint != engine.matching.matcher_fingerprint

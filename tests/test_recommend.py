@@ -22,7 +22,7 @@ def catalogue(engine, shared_dir, tmp_path_factory):
     ):
         text = (shared_dir / "catalogue" / name).read_text(encoding="utf-8")
         (folder / name).write_text("".join(text.splitlines(keepends=True)[:lines]))
-        engine.import_catalogue(folder / name, "csv", mapping)
+        engine.catalogue.import_file(folder / name, "csv", mapping)
     return engine
 
 
@@ -32,7 +32,7 @@ def _request(**kwargs) -> RecommendationRequest:
 
 def test_empty_profile_gap_is_the_whole_occupation(catalogue):
     response = catalogue.compute_gap("data analyst")
-    detail = catalogue.occupation_detail("data analyst")
+    detail = catalogue.taxonomy.occupation_detail("data analyst")
     assert response.target.matched_by == "label"
     assert response.gap.essential_count == len(detail.essential)
     assert response.gap.optional_count == len(detail.optional)
@@ -65,7 +65,7 @@ def test_recommendations_cover_gap_skills_with_evidence(catalogue):
         for covered in item.covered:  # a skill taught via a neighbour is named, not a URI
             assert (
                 not covered.via_skill
-                or covered.via_label == catalogue.skill(covered.via_skill).preferred_label
+                or covered.via_label == catalogue.taxonomy.skill(covered.via_skill).preferred_label
             )
     assert (
         response.pathway.coverage
@@ -111,7 +111,7 @@ def test_title_that_matches_nothing_says_so(catalogue):
 
 
 def test_past_occupation_counts_with_lower_confidence(catalogue):
-    held, _ = catalogue.learner_skills(LearnerProfile(occupations=["data scientist"]))
+    held, _ = catalogue.recommender.learner_skills(LearnerProfile(occupations=["data scientist"]))
     assert held and all(h.confidence < 1 for h in held)
     gap = catalogue.compute_gap("data analyst", LearnerProfile(occupations=["data scientist"]))
     assert gap.gap.remaining_weight < catalogue.compute_gap("data analyst").gap.remaining_weight

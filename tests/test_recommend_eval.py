@@ -251,7 +251,7 @@ def catalogue(engine, shared_dir, tmp_path_factory):
     ):
         text = (shared_dir / "catalogue" / name).read_text(encoding="utf-8")
         (folder / name).write_text("".join(text.splitlines(keepends=True)[:lines]))
-        engine.import_catalogue(folder / name, "csv", mapping)
+        engine.catalogue.import_file(folder / name, "csv", mapping)
     return engine
 
 
@@ -314,12 +314,12 @@ def test_model_lens_reads_each_credential_once_and_reuses_its_cache(catalogue):
 
     def extract(texts):
         read.append(len(texts))
-        return catalogue.extract_skills_batch(texts)
+        return catalogue.matching.extract_skills_batch(texts)
 
     lens = model_lens(data, extract, "minilm", chunk=16)
     assert read == [16, 14]
     assert lens.name == "model" and lens.reference
-    direct = catalogue.extract_skills_batch([data.statements[c] for c in ids])
+    direct = catalogue.matching.extract_skills_batch([data.statements[c] for c in ids])
     for cid, extraction in zip(ids, direct, strict=True):
         assert lens.reference.get(cid, frozenset()) == frozenset(extraction.uris)
     cached = {c: sorted(lens.reference.get(c, ())) for c in ids}

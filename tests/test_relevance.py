@@ -170,7 +170,7 @@ def judged_slice(engine, shared_dir, tmp_path_factory):
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(rows)
-    engine.import_catalogue(path, "csv", "coursera")
+    engine.catalogue.import_file(path, "csv", "coursera")
     return engine, case, grades
 
 
@@ -188,10 +188,10 @@ def _request(case, ranking):
 
 def _profile_occupation(engine, case):
     try:
-        engine.resolve_occupation(case["occupation"])
+        engine.taxonomy.resolve_occupation(case["occupation"])
         return case
     except LookupError:
-        uri = engine.normalize_occupation(case["occupation"], k=1)[0].uri
+        uri = engine.matching.normalize_occupation(case["occupation"], k=1)[0].uri
         return {**case, "occupation": uri}
 
 
@@ -200,7 +200,7 @@ def test_relevance_beats_coverage_on_a_judged_case_and_explains_itself(judged_sl
 
     engine, case, grades = judged_slice
     case = _profile_occupation(engine, case)
-    canonical = engine.credential_canonical_ids()
+    canonical = engine.catalogue.canonical_ids()
     new = engine.recommend(_request(case, "relevance"))
     old = engine.recommend(_request(case, "coverage"))
     new_ids = [i.id for i in new.ranking.items]

@@ -30,7 +30,7 @@ def test_the_set_is_large_and_well_formed(engine):
     assert len(CASES) >= 60
     titles = [c["title"].casefold() for c in CASES]
     assert len(set(titles)) == len(titles)
-    known = {o.uri: o for o in engine.occupations}
+    known = {o.uri: o for o in engine.taxonomy.occupations}
     for case in CASES:
         for accepted in case["accept"]:
             occupation = known[accepted["uri"]]  # a real ESCO v1.1.1 occupation
@@ -53,7 +53,9 @@ Any other wrong title fails the test, and a fixed one must leave this list."""
 
 
 def test_every_title_resolves_to_its_occupation(engine):
-    assert engine.occupation_matcher.learned, "the e5 title index and learned model are used"
+    assert engine.matching.occupation_matcher.learned, (
+        "the e5 title index and learned model are used"
+    )
     wrong, fixed = [], []
     for case in CASES:
         resolution = engine.resolve_target(case["title"])
@@ -78,7 +80,7 @@ def test_every_title_resolves_to_its_occupation(engine):
     ],
 )
 def test_the_known_failures_are_fixed(engine, title, not_this):
-    hits = engine.normalize_occupation(title, k=1)
+    hits = engine.matching.normalize_occupation(title, k=1)
     assert hits[0].label != not_this
 
 
@@ -171,7 +173,7 @@ def test_german_target_and_cv_line_end_to_end(engine, shared_dir, tmp_path):
     name = "coursera-courses.csv"
     text = (shared_dir / "catalogue" / name).read_text(encoding="utf-8")
     (tmp_path / name).write_text("".join(text.splitlines(keepends=True)[:500]))
-    engine.import_catalogue(tmp_path / name, "csv", "coursera")
+    engine.catalogue.import_file(tmp_path / name, "csv", "coursera")
     profile = LearnerProfile(text="Ich entwickle Webanwendungen mit Python und SQL-Datenbanken.")
     gap = engine.compute_gap("Softwareentwickler", profile)
     assert gap.target.language != "en"  # py3langid reads this compound as Dutch or German
@@ -193,7 +195,7 @@ def test_a_title_the_detector_is_unsure_of_mixes_both_models_by_p_english(engine
 
     import skillpath.models.language as language
 
-    matcher = engine.occupation_matcher
+    matcher = engine.matching.occupation_matcher
     model = matcher.model
     if model is None or matcher.partner is None:
         pytest.skip("needs the learned title model and the e5 partner index")
