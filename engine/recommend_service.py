@@ -38,6 +38,7 @@ from skillpath.engine.recommendation import (
     skill_neighbours,
 )
 from skillpath.engine.relevance import hierarchy_neighbours, merge_neighbours
+from skillpath.engine.request_log import record_recommendation
 from skillpath.engine.resources import Resources
 from skillpath.engine.snapshot import taught_skills
 from skillpath.engine.targets import resolve_target
@@ -246,7 +247,11 @@ class Recommender:
             per_skill=self.tuning.candidates_per_skill,
         )
 
-    def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
+    def recommend(
+        self, request: RecommendationRequest, request_id: str | None = None, log: bool = True
+    ) -> RecommendationResponse:
+        """The answer, stamped with its provenance and logged for replay (unless ``log`` is
+        False; :mod:`skillpath.engine.request_log`)."""
         gap_response = self.compute_gap(request.target, request.profile, request.optional_weight)
         snapshot = self.catalogue.snapshot()
         relevance = None
@@ -279,13 +284,23 @@ class Recommender:
         notes = list(gap_response.notes)
         if not snapshot.entries:
             notes.append("the catalogue is empty: run `skillpath catalogue import` first")
-        return RecommendationResponse(
+        response = RecommendationResponse(
             **{**gap_response.model_dump(), "notes": notes},
             ranking=ranking,
             explanations=explanations,
             pathway=pathway,
             pathway_explanation=pathway_text,
             candidates_considered=considered,
+        )
+        return record_recommendation(
+            request,
+            response,
+            settings=self.settings,
+            esco_version=self.resources.store.esco_version,
+            matcher=self.matching,
+            catalogue_revision=snapshot.revision,
+            request_id=request_id,
+            log_it=log,
         )
 
 

@@ -120,6 +120,9 @@ class Skillpath:
         """The learner's held skills against the target's (:meth:`Recommender.compute_gap`)."""
         return self.recommender.compute_gap(target, profile, optional_weight)
 
-    def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
-        """Gap, ranked credentials, pathway and explanations (:meth:`Recommender.recommend`)."""
-        return self.recommender.recommend(request)
+    def recommend(
+        self, request: RecommendationRequest, request_id: str | None = None, log: bool = True
+    ) -> RecommendationResponse:
+        """Gap, ranked credentials, pathway and explanations, with their provenance, logged
+        for ``skillpath replay`` unless ``log`` is False (:meth:`Recommender.recommend`)."""
+        return self.recommender.recommend(request, request_id, log)
