@@ -87,7 +87,7 @@ class Catalogue:
         progress: ProgressFactory | None = None,
         total: int | None = None,
     ) -> ImportSummary:
-        with self.resources.lock:
+        with self.caches.writing():  # readers keep the previous snapshot meanwhile
             known = {s.uri for s in self.taxonomy.skills}
             advance = progress(f"importing {source}", total or 0) if progress else None
             summary = import_items(
@@ -99,12 +99,23 @@ class Catalogue:
                 progress=advance,
             )
             self.refresh_index(progress)
+            self.warm()
             return summary
 
     def remove(self, credential_id: str) -> None:
-        with self.resources.lock:
+        with self.caches.writing():
             self.store.delete(credential_id)
             self.refresh_index()
+            self.warm()
+
+    def warm(self) -> None:
+        """Build what a recommendation reads at the current revision (snapshot, vectors,
+        search structures): inside a write, once, while readers still use the old ones."""
+        if not self.snapshot().entries:
+            return  # nothing to search
+        self.credential_vectors()
+        self.bm25  # noqa: B018 - built on access
+        self._current("_credential_search", self._build_credential_search)
 
     # -- reads ---------------------------------------------------------------------------
     def get(self, credential_id: str) -> StoredCredential:
@@ -198,7 +209,7 @@ class Catalogue:
 
     def _current(self, name: str, build: Callable[[], T]) -> T:
         """A per-revision object (search structures): rebuilt when the catalogue moved on."""
-        return self.caches.current(name, self.store.revision, build)
+        return self.caches.current(name, lambda: self.store.revision, build)
 
     def credential_vectors(self) -> CredentialVectors:
         """Every credential's unit vector by id (the FAISS bundle's matrix), per revision."""
