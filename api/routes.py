@@ -154,10 +154,12 @@ def build_router(settings: Settings) -> APIRouter:
         ),
         responses=errors_4xx,
     )
-    def recommend(body: RecommendationRequest, service: Service) -> RecommendationResponse:
+    def recommend(
+        request: Request, body: RecommendationRequest, service: Service
+    ) -> RecommendationResponse:
         _check_recommendation(body, ["body"], settings)
         try:
-            return service.recommend(body)
+            return service.recommend(body, request_id=request.state.request_id)
         except NotFound as exc:
             raise _unknown_reference(exc, body.target, body.profile, ["body"]) from None
         except InvalidQuery as exc:
@@ -189,7 +191,8 @@ def build_router(settings: Settings) -> APIRouter:
         results = []
         for i, item in enumerate(body):
             try:
-                results.append(BatchItem(index=i, response=service.recommend(item)))
+                answer = service.recommend(item, request_id=f"{request.state.request_id}#{i}")
+                results.append(BatchItem(index=i, response=answer))
             except NotFound as exc:
                 error = _unknown_reference(exc, item.target, item.profile, ["body", i])
                 results.append(BatchItem(index=i, error=_problem_of(error, request, i)))
