@@ -26,6 +26,7 @@ from skillpath.engine.clikit import (
     progress_bars,
     service,
 )
+from skillpath.engine.replay import register as register_replay
 
 COMMAND_GROUP = "skillpath.commands"
 """Entry point group of command plugins: each names ``register(app)``, called with the root
@@ -52,6 +53,7 @@ catalogue_app = typer.Typer(
 )
 app.add_typer(catalogue_app, name="catalogue")
 register_backup(app)  # skillpath backup DEST / skillpath restore SRC (engine/backup.py)
+register_replay(app)  # skillpath replay LOG-or-REQUEST-ID (engine/replay.py)
 
 
 # -- esco -------------------------------------------------------------------------------
