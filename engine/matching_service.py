@@ -90,6 +90,7 @@ class Matching:
     def build_indexes(self, progress: ProgressFactory | None = None) -> dict[str, dict]:
         """Build (or refresh) the ESCO skill and occupation indexes; returns their manifests."""
         store, resources = self.resources.store, self.resources
+        store.require_esco()  # before the encoder loads: no model for a "run ingest" error
         expect = esco_expectation(store, self.encoder)
         meta = {**expect, "encoder_name": self.encoder.name, "dimension": self.encoder.dimension}
         batch = self.settings.batch_size

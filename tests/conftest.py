@@ -25,6 +25,7 @@ NEEDS = {
     "onnx_encoder": "model",
     "int8_encoder": "model",
     "pg_server": "server",
+    "extracted": "esco",  # test_esco.py: the real ESCO zips, extracted
 }
 
 
@@ -33,6 +34,11 @@ def pytest_collection_modifyitems(config, items):
         for fixture, marker in NEEDS.items():
             if fixture in item.fixturenames:
                 item.add_marker(marker)
+        # ``store_location`` asks for ``pg_url`` only at run time, for its postgresql case:
+        # that case needs the server although the fixture names above do not say so.
+        params = getattr(item, "callspec", None)
+        if params is not None and params.params.get("store_location") == "postgresql":
+            item.add_marker("server")
 
 
 def require_shared() -> Path:

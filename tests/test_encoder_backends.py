@@ -131,6 +131,10 @@ def test_damaged_export_is_detected(tmp_path, onnx_encoder):
 def test_unknown_backend_is_a_clear_error():
     with pytest.raises(UnknownEncoder, match="torch, onnx, onnx-int8"):
         load_encoder("minilm", "tensorrt")
+
+
+@pytest.mark.model  # loads the torch MiniLM weights
+def test_the_torch_backend_loads_the_torch_encoder():
     assert isinstance(load_encoder("minilm", "torch"), MiniLMEncoder)
 
 
