@@ -55,23 +55,20 @@ def without_person(record: MicroCredential) -> tuple[MicroCredential, ImportIssu
     return record.model_copy(update=dict.fromkeys(present)), issue
 
 
-@dataclass(frozen=True)
-class MappedSkill:
-    uri: str
-    score: float
-    span_start: int | None = None
-    span_end: int | None = None
-
-
 class StatementMapper(Protocol):
-    """What the importer needs of the matcher: batch statement → ESCO skills, and a fingerprint."""
+    """What the importer needs of the matcher: batch statement → ESCO skills, and a fingerprint.
+
+    It answers in the stored link record itself (:class:`StoredLink`: ``inferred`` links with
+    the statement as evidence and the matched span, ``tag`` links with the tag), so a link has
+    one record from the matcher to the store.
+    """
 
     @property
     def fingerprint(self) -> str: ...
 
-    def map_statements(self, statements: Sequence[str]) -> list[list[MappedSkill]]: ...
+    def map_statements(self, statements: Sequence[str]) -> list[list[StoredLink]]: ...
 
-    def map_tags(self, tags: Sequence[str]) -> list[MappedSkill | None]: ...
+    def map_tags(self, tags: Sequence[str]) -> list[StoredLink | None]: ...
 
 
 @dataclass
@@ -115,8 +112,8 @@ class ImportSummary:
 
 def _links_for(
     record: MicroCredential,
-    mapped: list[list[MappedSkill]],
-    tags: list[MappedSkill | None],
+    mapped: list[list[StoredLink]],
+    tags: list[StoredLink | None],
     known_skill: Callable[[str], bool],
     summary: ImportSummary,
 ) -> list[StoredLink]:
@@ -135,18 +132,16 @@ def _links_for(
             )
             continue
         links[(uri, "declared")] = StoredLink(uri, 1.0, declared.outcome, "declared")
-    for statement, skills in zip(mapping_statements(record), mapped, strict=True):
-        for skill in skills:
-            key = (skill.uri, "inferred")
-            if key not in links or links[key].score < skill.score:
-                links[key] = StoredLink(
-                    skill.uri, skill.score, statement, "inferred", skill.span_start, skill.span_end
-                )
-    for tag, skill in zip(record.provider_skill_tags, tags, strict=True):
-        if skill is not None:
-            key = (skill.uri, "tag")
-            if key not in links or links[key].score < skill.score:
-                links[key] = StoredLink(skill.uri, skill.score, tag, "tag")
+    for skills in mapped:  # one list per statement of mapping_statements(record)
+        for link in skills:
+            key = (link.skill_uri, "inferred")
+            if key not in links or links[key].score < link.score:
+                links[key] = link
+    for link in tags:
+        if link is not None:
+            key = (link.skill_uri, "tag")
+            if key not in links or links[key].score < link.score:
+                links[key] = link
     for (_, source), _link in links.items():
         setattr(summary, f"{source}_links", getattr(summary, f"{source}_links") + 1)
     return sorted(links.values(), key=lambda link: (link.source, -link.score, link.skill_uri))

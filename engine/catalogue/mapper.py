@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from functools import cached_property
 
-from skillpath.engine.catalogue.importer import MappedSkill
+from skillpath.engine.catalogue.store import StoredLink
 from skillpath.engine.matching import SkillMatcher
 
 
@@ -35,22 +35,34 @@ class MatcherMapper:
             parts.append(hashlib.sha256(adapter.matrix.tobytes()).hexdigest()[:12])
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
-    def map_statements(self, statements: Sequence[str]) -> list[list[MappedSkill]]:
+    def map_statements(self, statements: Sequence[str]) -> list[list[StoredLink]]:
+        """Each statement's inferred links: the statement is the evidence, with the span."""
         if not statements:
             return []
+        statements = list(statements)
         return [
             [
-                MappedSkill(s.uri, s.score, s.evidence[0].match_start, s.evidence[0].match_end)
+                StoredLink(
+                    s.uri,
+                    s.score,
+                    statement,
+                    "inferred",
+                    s.evidence[0].match_start,
+                    s.evidence[0].match_end,
+                )
                 for s in extraction.skills
             ]
-            for extraction in self.matcher.extract_batch(list(statements))
+            for statement, extraction in zip(
+                statements, self.matcher.extract_batch(statements), strict=True
+            )
         ]
 
-    def map_tags(self, tags: Sequence[str]) -> list[MappedSkill | None]:
+    def map_tags(self, tags: Sequence[str]) -> list[StoredLink | None]:
         """A provider tag ("Data Analysis") names one skill: its best match, if above threshold."""
         if not tags:
             return []
+        tags = list(tags)
         return [
-            MappedSkill(e.skills[0].uri, e.skills[0].score) if e.skills else None
-            for e in self.matcher.extract_batch(list(tags), top_k=1)
+            StoredLink(e.skills[0].uri, e.skills[0].score, tag, "tag") if e.skills else None
+            for tag, e in zip(tags, self.matcher.extract_batch(tags, top_k=1), strict=True)
         ]
