@@ -150,7 +150,11 @@ def build_router(settings: Settings) -> APIRouter:
             f"Limits: `k` ≤ {max_k}; `profile.text` ≤ {settings.max_text_chars} characters; "
             f"`target` ≤ {q_chars} characters; body ≤ {settings.max_body_bytes} bytes (else "
             "413). An unknown URI, label or credential id in the body is a 422 whose "
-            "`errors[].field` names it."
+            "`errors[].field` names it.\n\n"
+            "The answer's `provenance` says what shaped it (ESCO version, catalogue revision, "
+            "matcher and tuning fingerprints, encoder, settings) under the request id "
+            "(`X-Request-ID`); the request is logged on the server so that `skillpath replay "
+            "<request id>` can re-run it and say whether the answer is the same."
         ),
         responses=errors_4xx,
     )
