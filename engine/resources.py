@@ -25,7 +25,7 @@ class Resources:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.lock = threading.RLock()  # serialises catalogue writes and cache builds
+        self.lock = threading.RLock()  # serialises cache builds (writes: caches.writing())
         self.caches = Caches(self.lock)  # derived values, dropped by name
 
     @cached_property
