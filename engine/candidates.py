@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from skillpath.engine.gap import Gap
-from skillpath.engine.ranking import Candidate, coverage, marginal_gain
+from skillpath.engine.ranking import Candidate, coverage, marginal_gain, reverse_neighbours
 from skillpath.engine.relevance import RelevanceFeatures, RelevanceWeights
 
 __all__ = [
@@ -214,8 +214,9 @@ def gather_inputs(
     ]
     candidates = {cid: snapshot.candidate(cid) for cid in ids}
     total = gap.remaining_weight
+    reverse = reverse_neighbours(gap, neighbours)
     covered = {
-        cid: marginal_gain(coverage(c, gap, neighbours), {}, gap) / total if total > 0 else 0.0
+        cid: marginal_gain(coverage(c, gap, reverse=reverse), {}, gap) / total if total > 0 else 0.0
         for cid, c in candidates.items()
     }
     entries = snapshot.entries

@@ -47,7 +47,8 @@ API::
 
     constraint_conflicts(constraints) -> list[str]
     filter_candidates(candidates, constraints, require_workload=False) -> Filtered
-    coverage(candidate, gap, neighbours=None) -> dict[gap_uri, Coverage]
+    coverage(candidate, gap, neighbours=None, reverse=None) -> dict[gap_uri, Coverage]
+    reverse_neighbours(gap, neighbours) -> the neighbours by linked skill (built once per gap)
     rank_credentials(gap, candidates, constraints=None, neighbours=None, k=10,
                      weights=RankWeights()) -> Ranking
 """
@@ -83,6 +84,7 @@ __all__ = [
     "constraint_conflicts",
     "coverage",
     "coverage_value",
+    "reverse_neighbours",
     "ects_estimate",
     "filter_candidates",
     "hours_estimate",
@@ -473,31 +475,58 @@ def filter_candidates(
 # --- coverage -----------------------------------------------------------------------------
 
 
+ReverseNeighbours = Mapping[str, Sequence[tuple[str, float]]]
+"""skill URI → [(gap skill URI, clamped similarity)]: the gap skills a link to it may cover."""
+
+
+def reverse_neighbours(gap: Gap, neighbours: Neighbours | None) -> ReverseNeighbours:
+    """:func:`coverage`'s neighbours turned around, built once per request: a credential has a
+    handful of links while a gap has dozens of skills with a dozen neighbours each, so looking
+    up each link is far cheaper than scanning every neighbour for each credential."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for g in gap.skills:
+        for skill_uri, similarity in (neighbours or {}).get(g.uri, ()):
+            if skill_uri != g.uri:
+                out.setdefault(skill_uri, []).append((g.uri, min(max(float(similarity), 0.0), 1.0)))
+    return out
+
+
 def coverage(
-    candidate: Candidate, gap: Gap, neighbours: Neighbours | None = None
+    candidate: Candidate,
+    gap: Gap,
+    neighbours: Neighbours | None = None,
+    reverse: ReverseNeighbours | None = None,
 ) -> dict[str, Coverage]:
     """Per gap skill (in gap order), the best way this credential covers it; absent = not at all.
 
     Ties: an exact link beats a neighbour of equal amount; among neighbours the smaller URI wins.
+    ``reverse`` (:func:`reverse_neighbours` of the same gap and neighbours) saves rebuilding it
+    when many credentials are scored against one gap.
     """
-    neighbours = neighbours or {}
-    out: dict[str, Coverage] = {}
+    if reverse is None:
+        reverse = reverse_neighbours(gap, neighbours)
+    best: dict[str, Coverage] = {}
     for g in gap.skills:
-        best: Coverage | None = None
         link = candidate.links.get(g.uri)
         if link is not None and link.strength > _MIN_AMOUNT:
-            best = Coverage(amount=link.strength, link=link)
-        for skill_uri, similarity in sorted(neighbours.get(g.uri, ()), key=lambda n: n[0]):
-            link = candidate.links.get(skill_uri)
-            if link is None or skill_uri == g.uri:
-                continue
-            similarity = min(max(float(similarity), 0.0), 1.0)
+            best[g.uri] = Coverage(amount=link.strength, link=link)
+    for skill_uri, link in candidate.links.items():
+        for gap_uri, similarity in reverse.get(skill_uri, ()):
             amount = link.strength * similarity
-            if amount > _MIN_AMOUNT and (best is None or amount > best.amount):
-                best = Coverage(amount, link, via_skill=skill_uri, similarity=similarity)
-        if best is not None:
-            out[g.uri] = best
-    return out
+            if amount <= _MIN_AMOUNT:
+                continue
+            current = best.get(gap_uri)
+            if (
+                current is None
+                or amount > current.amount
+                or (
+                    amount == current.amount
+                    and current.via_skill is not None
+                    and skill_uri < current.via_skill
+                )
+            ):
+                best[gap_uri] = Coverage(amount, link, via_skill=skill_uri, similarity=similarity)
+    return {g.uri: best[g.uri] for g in gap.skills if g.uri in best}
 
 
 def coverage_value(
@@ -611,8 +640,9 @@ def relevant_candidates(
     """Kept credentials that cover at least one gap skill, with their coverage; and the rest."""
     relevant: list[tuple[Candidate, dict[str, Coverage]]] = []
     irrelevant: list[Excluded] = []
+    reverse = reverse_neighbours(gap, neighbours)
     for c in kept:
-        cov = coverage(c, gap, neighbours)
+        cov = coverage(c, gap, reverse=reverse)
         if cov:
             relevant.append((c, cov))
         else:

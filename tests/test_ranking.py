@@ -443,3 +443,65 @@ def test_explanations_cover_exactly_the_covered_skills(gap, cands, neighbours):
         assert all(e.relation == "essential" for e in ex.essential)
         gap_uris = {g.uri for g in gap.skills}
         assert {e.uri for e in ex.essential + ex.optional} <= gap_uris
+
+
+def _coverage_scanning_neighbours(candidate, gap, neighbours):
+    """The previous implementation, kept as the reference: per gap skill, its neighbours in
+    URI order, the first strictly better one wins (so an exact link wins a tie)."""
+    out = {}
+    for g in gap.skills:
+        best = None
+        link = candidate.links.get(g.uri)
+        if link is not None and link.strength > 1e-9:
+            best = (link.strength, link.uri, None, None)
+        for skill_uri, similarity in sorted(neighbours.get(g.uri, ()), key=lambda n: n[0]):
+            link = candidate.links.get(skill_uri)
+            if link is None or skill_uri == g.uri:
+                continue
+            similarity = min(max(float(similarity), 0.0), 1.0)
+            amount = link.strength * similarity
+            if amount > 1e-9 and (best is None or amount > best[0]):
+                best = (amount, link.uri, skill_uri, similarity)
+        if best is not None:
+            out[g.uri] = best
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    gap=gap_st(),
+    n=st.integers(0, 6),
+    neighbours=st.dictionaries(
+        st.sampled_from(URIS),
+        st.lists(
+            st.tuples(st.sampled_from(URIS), st.sampled_from([0.0, 0.5, 1.0, 1.5])), max_size=4
+        ),
+        max_size=6,
+    ),
+    strengths=st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]), min_size=10, max_size=10),
+)
+def test_coverage_by_linked_skill_equals_scanning_every_neighbour(gap, n, neighbours, strengths):
+    from skillpath.engine.ranking import reverse_neighbours
+
+    reverse = reverse_neighbours(gap, neighbours)
+    # coarse strengths and similarities make ties common: the tie rules are what is tested
+    cands = [
+        Candidate(
+            id=f"c{j}",
+            title="t",
+            links=[
+                SkillLink(uri=u, strength=strengths[i], evidence="e", source="declared")
+                for i, u in enumerate(URIS)
+                if (i + j) % 3
+            ],
+        )
+        for j in range(n)
+    ]
+    for c in cands:
+        got = coverage(c, gap, reverse=reverse)
+        assert got == coverage(c, gap, neighbours)
+        assert list(got) == [g.uri for g in gap.skills if g.uri in got]  # gap order
+        expected = _coverage_scanning_neighbours(c, gap, neighbours)
+        assert {
+            u: (v.amount, v.link.uri, v.via_skill, v.similarity) for u, v in got.items()
+        } == expected
