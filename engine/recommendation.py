@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from skillpath.engine.candidates import RelevanceInputs
+from skillpath.engine.catalogue.records import StoredLink
 from skillpath.engine.explanations import (
     Explanation,
     PathwayExplanation,
@@ -35,16 +36,6 @@ from skillpath.engine.ranking import Candidate, Constraints, Ranking, SkillLink,
 from skillpath.engine.relevance import RelevanceWeights, rank_by_relevance
 
 LINK_SOURCES = ("declared", "inferred", "tag")
-
-
-class EntryLink(NamedTuple):
-    """A credential → ESCO skill link in the snapshot: a tuple (compact, unpacks as before)
-    with names, built from the stored link by :mod:`skillpath.engine.snapshot`."""
-
-    uri: str
-    strength: float
-    evidence: str | None
-    source: str  # declared | inferred | tag
 
 
 # Caps on a profile's lists (each entry is a lookup, an alt-label occupation a table scan):
@@ -149,7 +140,7 @@ class CatalogueEntry:
 
     id: str
     title: str
-    links: tuple[EntryLink, ...]  # (uri, strength, evidence, source)
+    links: tuple[StoredLink, ...]
     ects: float | None
     hours: float | None
     eqf_level: int | None
@@ -174,7 +165,7 @@ class CatalogueEntry:
                 evidence=evidence if source != "tag" else f"provider skill tag: {evidence}",
                 source="declared" if source == "declared" else "inferred",
             )
-            for uri, strength, evidence, source in self.links
+            for uri, strength, evidence, source, _, _ in self.links
             if source in sources
         ]
         return Candidate(
@@ -241,7 +232,7 @@ class CatalogueSnapshot:
             merged = {}
             for member in ids:
                 for link in by_id[member].links if member in by_id else ():
-                    merged.setdefault((link[0], link[3]), link)
+                    merged.setdefault((link.skill_uri, link.source), link)
             copies = [by_id[m] for m in ids if m in by_id and m != key]
             entry = replace(by_id[key], links=tuple(merged.values()))
             by_id[key] = _fill_from_copies(entry, copies)
@@ -250,7 +241,7 @@ class CatalogueSnapshot:
             if canonical.get(entry.id, entry.id) != entry.id:
                 continue
             best: dict[str, float] = {}
-            for uri, strength, _, _ in entry.links:
+            for uri, strength, *_ in entry.links:
                 best[uri] = max(strength, best.get(uri, 0.0))
             for uri, strength in best.items():
                 postings.setdefault(uri, []).append((strength, entry.id))

@@ -19,7 +19,6 @@ from skillpath.engine.recommendation import (
     LINK_SOURCES,
     CatalogueEntry,
     CatalogueSnapshot,
-    EntryLink,
 )
 
 
@@ -29,10 +28,7 @@ def catalogue_entry(stored: StoredCredential) -> CatalogueEntry:
     return CatalogueEntry(
         id=r.id,
         title=r.title,
-        links=tuple(
-            EntryLink(link.skill_uri, link.score, link.evidence, link.source)
-            for link in stored.links
-        ),
+        links=tuple(stored.links),
         ects=r.ects,
         hours=r.hours,
         eqf_level=r.eqf_level,

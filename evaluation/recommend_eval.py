@@ -295,8 +295,8 @@ def tag_lens(data: CatalogueData) -> Lens:
     reference: dict[str, frozenset[str]] = {}
     declared = 0
     for cid, entry in data.snapshot.entries.items():
-        skills = frozenset(uri for uri, _, _, src in entry.links if src in ("tag", "declared"))
-        declared += sum(1 for *_, src in entry.links if src == "declared")
+        skills = frozenset(x.skill_uri for x in entry.links if x.source in ("tag", "declared"))
+        declared += sum(1 for x in entry.links if x.source == "declared")
         if skills:
             reference[cid] = skills
     notes = [f"{declared} declared links (the part of the reference skillpath can see)"]

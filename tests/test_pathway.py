@@ -327,7 +327,8 @@ def test_a_duplicate_group_states_what_any_copy_states_so_a_budget_can_take_it()
     """The descriptions listing of a course represents its group (better text) but has no
     workload; the course-table copy states 25 h. The group entry carries the 25 h, so a
     budgeted pathway can choose it instead of leaving it out as of unknown workload."""
-    from skillpath.engine.recommendation import CatalogueEntry, CatalogueSnapshot, EntryLink
+    from skillpath.engine.catalogue.records import StoredLink
+    from skillpath.engine.recommendation import CatalogueEntry, CatalogueSnapshot
 
     def entry(cid, **kw):
         fields = dict(
@@ -335,7 +336,7 @@ def test_a_duplicate_group_states_what_any_copy_states_so_a_budget_can_take_it()
             price=None, provider="Google", level_text=None, url=None,
         )  # fmt: skip
         fields.update(kw)
-        link = EntryLink("s:a", 0.9, "analyse data", "inferred")
+        link = StoredLink("s:a", 0.9, "analyse data", "inferred")
         return CatalogueEntry(id=cid, title="Foundations: Data", links=(link,), **fields)
 
     described = entry("desc:foundations", level_text="Beginner")

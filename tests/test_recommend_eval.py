@@ -299,9 +299,9 @@ def test_skillpath_never_sees_tags_under_the_tag_lens(catalogue):
     pool = list(data.snapshot.entries)
     runner = SkillpathRunner(catalogue, pool, SYSTEM_SOURCES, 10)
     assert all(
-        src in SYSTEM_SOURCES for e in runner.snapshot.entries.values() for *_, src in e.links
+        x.source in SYSTEM_SOURCES for e in runner.snapshot.entries.values() for x in e.links
     )
-    assert any(src == "tag" for e in data.snapshot.entries.values() for *_, src in e.links)
+    assert any(x.source == "tag" for e in data.snapshot.entries.values() for x in e.links)
 
 
 def test_model_lens_reads_each_credential_once_and_reuses_its_cache(catalogue):

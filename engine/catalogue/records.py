@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -143,6 +143,27 @@ class SkillLink(BaseModel):
         """How strongly the credential teaches the skill, in [0, 1]: the score, or 1 for a
         link declared without one."""
         return 1.0 if self.score is None else min(1.0, max(0.0, self.score))
+
+
+LinkSource = Literal["declared", "inferred", "tag"]
+
+
+class StoredLink(NamedTuple):
+    """A credential → ESCO skill link as the catalogue keeps it: what the matcher answers
+    (:class:`~skillpath.engine.catalogue.mapper.MatcherMapper`), what the store writes and
+    reads, and what the ranking snapshot holds (a tuple: compact, unpacked in the ranker's
+    loops). ``score`` is 1 for a declared link; ``evidence`` is the statement (or provider
+    tag) it was found in, ``span_start``/``span_end`` the matched characters in it.
+    :class:`SkillLink` is the same link as the API and the ranker's candidates show it
+    (validated, with a label, ``tag`` shown as ``inferred``).
+    """
+
+    skill_uri: str
+    score: float
+    evidence: str | None
+    source: LinkSource
+    span_start: int | None = None
+    span_end: int | None = None
 
 
 class MicroCredential(BaseModel):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from skillpath.engine.catalogue.records import MicroCredential
+from skillpath.engine.catalogue.records import MicroCredential, StoredLink
 from skillpath.errors import InvalidInput
 from skillpath.esco.db import Connection, Migration
 from skillpath.esco.store import ESCO_TABLES, NotFound, Store
@@ -75,22 +75,9 @@ CREATE INDEX IF NOT EXISTS credential_skills_skill ON credential_skills (skill_u
 
 MIGRATIONS = (Migration("catalogue-0001", SQLITE_SCHEMA, POSTGRES_SCHEMA),)
 
-LinkSource = Literal["declared", "inferred", "tag"]
 # Validation context of a record read back: checks added after it was stored (an http(s)
 # url) clean it instead of failing the read.
 STORED = {"stored": True}
-
-
-@dataclass(frozen=True)
-class StoredLink:
-    """A credential → ESCO skill link as stored."""
-
-    skill_uri: str
-    score: float
-    evidence: str | None
-    source: LinkSource
-    span_start: int | None = None
-    span_end: int | None = None
 
 
 @dataclass(frozen=True)
