@@ -234,9 +234,9 @@ def gather_inputs(
     m = vectors.rows(ids)
     matched: dict[str, list[str]] = {}
     if queries.skills is not None and ids:
-        sims = m @ queries.skills.T
-        for i, cid in enumerate(ids):
-            order = np.argsort(-sims[i], kind="stable")[:2]
+        # one row-wise sort for the whole pool (a sort per credential cost ~20 ms a request)
+        nearest = np.argsort(-(m @ queries.skills.T), axis=1, kind="stable")[:, :2].tolist()
+        for cid, order in zip(ids, nearest, strict=True):
             matched[cid] = [texts.skill_labels[j] for j in order if j < len(texts.skill_labels)]
     return RelevanceInputs(
         candidates=candidates,

@@ -245,6 +245,11 @@ class Catalogue:
         search = self._current("_credential_search", self._build_credential_search)
         return search.search(vector, k)[0]
 
+    def search_vectors(self, vectors: np.ndarray, k: int = 10) -> list[list[tuple[str, float]]]:
+        """:meth:`search` for many query vectors in one FAISS call: [(id, cosine)] per row."""
+        search = self._current("_credential_search", self._build_credential_search)
+        return search.search(np.asarray(vectors, dtype=np.float32), k)
+
     def _build_credential_search(self) -> CredentialSearch:
         bundle = self.bundle
         ids = {rowid: cid for rowid, (cid, _) in self.store.content_index().items()}

@@ -210,7 +210,7 @@ class Recommender:
             snapshot,
             texts,
             lambda rows: self.matching.encode_queries(rows, cache=True),
-            lambda vectors, k: [self.catalogue.search(v, k) for v in vectors],
+            self.catalogue.search_vectors,
             self.catalogue.search_bm25,
             lambda query, ids: self.catalogue.bm25.score_ids(query, ids),
             self.catalogue.credential_vectors(),
