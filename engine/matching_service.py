@@ -35,7 +35,7 @@ from skillpath.engine.matching import (
     SkillRanking,
 )
 from skillpath.engine.resources import Resources
-from skillpath.engine.targets import TITLE_PARTNER, load_title_model
+from skillpath.engine.targets import TITLE_PARTNER, load_title_model, title_model_path
 from skillpath.engine.taxonomy_index import (
     OCCUPATION_BUNDLE,
     SKILL_BUNDLE,
@@ -56,6 +56,7 @@ ESCO_DERIVED = (
     "skill_vectors",
     "skill_position",
     "all_skill_labels",
+    "title_fingerprint",
 )
 """Values built from the ESCO store and indexes: dropped after an ingest or index build."""
 
@@ -175,6 +176,19 @@ class Matching:
             parts.append(self.partner.encoder.fingerprint)
         path = artifact_path("skills", self.matcher_name, self.artifact_dirs)
         parts.append(hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "-")
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    @cached
+    def title_fingerprint(self) -> str:
+        """Changes whenever title → occupation matching could (``matcher_fingerprint`` does
+        not cover it): the encoders it uses, its trained artefact and learned title model."""
+        parts = [self.encoder.fingerprint]
+        paths = [artifact_path("occupations", self.encoder.name, self.artifact_dirs)]
+        title = self.title_engine
+        if self.occupation_matcher.partner is not None and title is not None:
+            parts.append(title.encoder.fingerprint)
+            paths.append(title_model_path(f"{self.encoder.name}+{TITLE_PARTNER}"))
+        parts += [hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else "-" for p in paths]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     @cached

@@ -32,6 +32,7 @@ REPRODUCIBILITY_FIELDS = (
     "esco_version",
     "catalogue_revision",
     "matcher_fingerprint",
+    "title_fingerprint",
     "tuning_fingerprint",
     "encoder",
     "skillpath_version",
@@ -52,6 +53,9 @@ class Provenance(BaseModel):
     )
     matcher_fingerprint: str = Field(
         ..., description="Hash of the skill matcher: encoders and trained artefact."
+    )
+    title_fingerprint: str = Field(
+        "", description="Hash of the job-title matcher: encoders, artefact, title model."
     )
     tuning_fingerprint: str = Field(
         ..., description="Hash of every ranking weight and threshold (the Tuning object)."
@@ -102,6 +106,7 @@ def build_provenance(
     catalogue_revision: int,
     matcher_fingerprint: str,
     encoder: str,
+    title_fingerprint: str = "",
     tuning: BaseModel,
     settings: Mapping[str, Any],
     now: datetime | None = None,
@@ -115,6 +120,7 @@ def build_provenance(
         esco_version=esco_version or "unknown",
         catalogue_revision=catalogue_revision,
         matcher_fingerprint=matcher_fingerprint,
+        title_fingerprint=title_fingerprint,
         tuning_fingerprint=fingerprint(values),
         encoder=encoder,
         settings={**settings, "tuning": values},

@@ -31,6 +31,7 @@ _NAMES = {
     "esco_version": "ESCO version",
     "catalogue_revision": "catalogue revision",
     "matcher_fingerprint": "matcher fingerprint",
+    "title_fingerprint": "title matcher fingerprint",
     "tuning_fingerprint": "tuning fingerprint",
     "encoder": "encoder",
     "skillpath_version": "skillpath version",

@@ -52,6 +52,9 @@ class MatcherInfo(Protocol):
     @property
     def matcher_name(self) -> str: ...
 
+    @property
+    def title_fingerprint(self) -> str: ...
+
 
 @cache
 def skillpath_version() -> str:
@@ -86,6 +89,7 @@ def record_recommendation(
         esco_version=esco_version,
         catalogue_revision=catalogue_revision,
         matcher_fingerprint=matcher.matcher_fingerprint,
+        title_fingerprint=matcher.title_fingerprint,
         encoder=matcher.matcher_name,
         tuning=settings.tuning,
         settings={

@@ -89,6 +89,14 @@ def test_compare_names_a_moved_revision_and_the_changed_ranks():
     assert "rank 3: was c (0.333333), now nothing" in result.differences
 
 
+def test_a_new_title_model_or_matcher_is_a_provenance_change():
+    logged = logged_request({"target": "x"}, _response(["a"]), _provenance())
+    now = _provenance().model_copy(update={"title_fingerprint": "t2", "matcher_fingerprint": "m2"})
+    result = compare(logged, now, _response(["a"]))
+    assert result.same_answer and not result.same_provenance
+    assert set(result.changed) == {"title_fingerprint", "matcher_fingerprint"}
+
+
 def test_explanations_and_request_id_and_time_do_not_count_but_scores_do():
     logged = logged_request({"target": "x"}, _response(["a"]), _provenance(request_id="old"))
     other = _response(["a"])
@@ -192,6 +200,8 @@ def test_cli_answer_carries_provenance_and_replays_the_same_then_says_the_revisi
     assert answer["ranking"]["items"], "the catalogue slice should give an answer"
     assert prov["esco_version"] == engine.store.esco_version
     assert prov["encoder"] == "minilm" and prov["matcher_fingerprint"]
+    assert prov["matcher_fingerprint"] == engine.matching.matcher_fingerprint
+    assert prov["title_fingerprint"] == engine.matching.title_fingerprint != ""
     assert prov["tuning_fingerprint"] == fingerprint(Tuning().model_dump(mode="json"))
     assert prov["settings"]["encoder_backend"] == engine.settings.encoder_backend
     lines = (home / "requests.jsonl").read_text().splitlines()
