@@ -8,6 +8,10 @@ manifest, so a restored manifest never points at a missing folder). A ``backup.j
 what was copied, with SHA-256 sums, the catalogue revision and the time; ``restore`` checks
 them before it writes anything.
 
+The request log (``requests.jsonl``, what ``skillpath replay`` reads) is copied line-whole
+under a shared lock (appends take it exclusively); ``restore`` puts it into a home that has
+none, and keeps a home's own log, which is newer.
+
 Restore writes into a home that no server is using (stop it, or restore to a new folder and
 point ``SKILLPATH_HOME`` there); the credential index of an older revision is rebuilt on the
 next start because the store's revision and the index's differ.
@@ -19,6 +23,7 @@ place of the SQLite step, and the index folders are copied by hand.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import sqlite3
@@ -31,6 +36,7 @@ import typer
 from skillpath.files import sha256_file
 
 SQLITE_FILES = ("skillpath.sqlite", "audit.sqlite")
+REQUEST_LOG = "requests.jsonl"  # the recommendation request log (engine/request_log.py)
 MANIFEST = "backup.json"
 
 
@@ -82,6 +88,15 @@ def _copy_bundles(index_root: Path, dest_root: Path) -> list[str]:
     return copied
 
 
+def _copy_log(src: Path, dst: Path) -> None:
+    """The request log's whole lines, read under a shared lock (appends take it exclusive)."""
+    with src.open("rb") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+        data = fh.read()
+    dst.write_bytes(data[: data.rfind(b"\n") + 1])
+    dst.chmod(0o600)  # it holds learner profiles
+
+
 def _files(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): sha256_file(p)
@@ -103,6 +118,8 @@ def backup(home: Path, dest: Path) -> dict[str, Any]:
         if (home / name).is_file():
             _sqlite_copy(home / name, dest / name)
     bundles = _copy_bundles(home / "index", dest / "index") if (home / "index").is_dir() else []
+    if (home / REQUEST_LOG).is_file():
+        _copy_log(home / REQUEST_LOG, dest / REQUEST_LOG)
     info = {
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "catalogue_revision": _revision(dest / "skillpath.sqlite"),
@@ -134,6 +151,8 @@ def restore(source: Path, home: Path, force: bool = False) -> dict[str, Any]:
             _sqlite_copy(source / name, home / name)
     if (source / "index").is_dir():
         shutil.copytree(source / "index", home / "index", dirs_exist_ok=True)
+    if (source / REQUEST_LOG).is_file() and not (home / REQUEST_LOG).exists():
+        _copy_log(source / REQUEST_LOG, home / REQUEST_LOG)  # a home's own log is kept
     return info
 
 

@@ -300,3 +300,23 @@ def test_request_log_can_be_turned_off_and_moved(engine, home, tmp_path):
     answer = there.recommend(request, request_id="moved-1")
     assert json.loads(moved.read_text())["provenance"]["request_id"] == "moved-1"
     assert answer.provenance is not None and answer.provenance.request_id == "moved-1"
+
+
+def test_backup_and_restore_carry_the_request_log_whole_lines_only(home, tmp_path):
+    from skillpath.engine.backup import backup, restore
+
+    log = home / "requests.jsonl"
+    lines = log.read_text().splitlines()
+    assert lines  # the tests above logged their requests here
+    with log.open("a") as fh:
+        fh.write('{"request": {"torn')  # an append in flight: no newline yet
+    info = backup(home, tmp_path / "bk")
+    assert "requests.jsonl" in info["files"]
+    assert (tmp_path / "bk" / "requests.jsonl").read_text().splitlines() == lines
+    restore(tmp_path / "bk", tmp_path / "restored")
+    restored = tmp_path / "restored" / "requests.jsonl"
+    assert restored.read_text().splitlines() == lines
+    assert oct(restored.stat().st_mode & 0o777) == "0o600"
+    restored.write_text(lines[0] + "\n")  # the home's own, newer log ...
+    restore(tmp_path / "bk", tmp_path / "restored", force=True)
+    assert restored.read_text().splitlines() == [lines[0]]  # ... is kept
