@@ -63,7 +63,9 @@ def answer(engine: Skillpath, ident: str, line: int, payload: Mapping[str, Any])
     except ValidationError as exc:
         return {"id": ident, "error": _validation_error(exc, line)}
     try:
-        response = engine.recommend(request)
+        # not logged for replay: the output file is the run's record, and a night's run would
+        # copy every job seeker's profile into the request log
+        response = engine.recommend(request, log=False)
     except NotFound as exc:
         return {"id": ident, "error": _unknown_reference(exc, request, line)}
     except ValueError as exc:  # InvalidInput / InvalidQuery: a bad text or title

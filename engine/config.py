@@ -135,9 +135,10 @@ class Settings(BaseSettings):
     read_requires_key: bool = Field(False, description="Also require a key for reads.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
     request_log: bool = Field(
-        True,
+        False,
         description="Log every recommendation request (with the learner profile: personal "
-        "data, operator side only) as a JSON line, for `skillpath replay`.",
+        "data, operator side only) as a JSON line, for `skillpath replay`. Off by default "
+        "(privacy by default): an operator turns it on under their retention policy.",
     )
     request_log_path: Path | None = Field(
         None, description="The request log (JSON Lines); default <home>/requests.jsonl."

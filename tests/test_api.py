@@ -642,7 +642,7 @@ def test_a_bug_is_a_500_problem_that_echoes_nothing(catalogue, limits, monkeypat
 
     marker = "ZQX-Secret-CV-Line-0815"
 
-    def broken(request):
+    def broken(request, **_):
         raise RuntimeError(f"exploded on {request.profile.text}")
 
     monkeypatch.setattr(catalogue, "recommend", broken)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from skillpath.engine.config import Tuning
+from skillpath.engine.config import Settings, Tuning
 from skillpath.engine.provenance import (
     LoggedRequest,
     answer_summary,
@@ -177,6 +177,7 @@ def _cli(engine, home: Path, *args: str) -> subprocess.CompletedProcess:
         "SKILLPATH_SHARED_DIR": str(engine.settings.shared_dir),
         "SKILLPATH_CACHE_DIR": str(engine.settings.embedding_cache_path.parent),
         "HF_HUB_OFFLINE": "1",
+        "SKILLPATH_REQUEST_LOG": "true",  # off by default: these tests replay logged requests
     }
     return subprocess.run(
         [sys.executable, "-m", "skillpath.engine.cli", *args],
@@ -248,7 +249,7 @@ def test_api_answers_carry_the_request_id_and_are_logged(engine, home):
     from skillpath.engine.request_log import find
     from skillpath.engine.service import Skillpath
 
-    served = Skillpath(engine.settings.model_copy(update={"home": home}))
+    served = Skillpath(engine.settings.model_copy(update={"home": home, "request_log": True}))
     body = {"target": "data analyst", "profile": {"skills": ["SQL"]}, "k": 3}
     with TestClient(create_app(service=served)) as client:
         one = client.post("/v1/recommendations", json=body, headers={"X-Request-ID": "adv-42"})
@@ -295,8 +296,17 @@ def test_request_log_can_be_turned_off_and_moved(engine, home, tmp_path):
     answer = off.recommend(request)
     assert answer.provenance is not None  # provenance is always there
     assert (home / "requests.jsonl").read_text() == before
+    # off unless turned on: the log holds learner profiles (privacy by default)
+    default = Skillpath(Settings(home=home, shared_dir=engine.settings.shared_dir))
+    assert default.settings.request_log is False
+    default.recommend(request)
+    assert (home / "requests.jsonl").read_text() == before
     moved = tmp_path / "logs" / "recs.jsonl"
-    there = Skillpath(engine.settings.model_copy(update={"home": home, "request_log_path": moved}))
+    there = Skillpath(
+        engine.settings.model_copy(
+            update={"home": home, "request_log": True, "request_log_path": moved}
+        )
+    )
     answer = there.recommend(request, request_id="moved-1")
     assert json.loads(moved.read_text())["provenance"]["request_id"] == "moved-1"
     assert answer.provenance is not None and answer.provenance.request_id == "moved-1"
