@@ -72,7 +72,8 @@ def _expectations(home: Path) -> dict[str, dict]:
     for manifest in sorted((home / "index").glob("*/*.manifest.json")):
         name = f"{manifest.parent.name}/{manifest.name.removesuffix('.manifest.json')}"
         values = json.loads(manifest.read_text())
-        out[name] = {key: values[key] for key in EXPECTED}
+        # the catalogue bundle (if an earlier test built one) has no ESCO fields
+        out[name] = {key: values[key] for key in EXPECTED if key in values}
     return out
 
 
