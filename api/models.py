@@ -23,7 +23,13 @@ class GapRequest(BaseModel):
 
     target: str = Field(..., description="ESCO occupation URI or a job title in free text.")
     profile: LearnerProfile = Field(default_factory=LearnerProfile)
-    optional_weight: float = Field(0.3, ge=0, le=1, description="Weight of optional skills.")
+    optional_weight: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Weight of optional skills; default: the deployment's tuning (0.3 unless "
+        "SKILLPATH_TUNING__OPTIONAL_WEIGHT says otherwise).",
+    )
 
 
 class ExtractRequest(BaseModel):

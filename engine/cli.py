@@ -462,7 +462,10 @@ def gap_command(
     cv: CvOpt = None,
     occupation: OccOpt = None,
     text: Annotated[str | None, typer.Option(help="Free text describing what you can do.")] = None,
-    optional_weight: Annotated[float, typer.Option(min=0, max=1)] = 0.3,
+    optional_weight: Annotated[
+        float | None,
+        typer.Option(min=0, max=1, help="Weight of optional skills (default: the tuning's)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The skill gap between a learner and a target occupation."""

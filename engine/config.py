@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from skillpath.engine import gap
 from skillpath.engine.relevance import RelevanceWeights
 
 
@@ -37,16 +38,25 @@ class Tuning(BaseModel):
 
     # gap (engine/gap.py)
     optional_weight: float = Field(
-        0.3, ge=0, le=1, description="Weight of an optional target skill (essential: 1)."
+        gap.OPTIONAL_WEIGHT,
+        ge=0,
+        le=1,
+        description="Weight of an optional target skill (essential: 1).",
     )
     partial_threshold: float = Field(
-        0.75, ge=0, le=1, description="Similarity from which a held skill earns partial credit."
+        gap.PARTIAL_THRESHOLD,
+        ge=0,
+        le=1,
+        description="Similarity from which a held skill earns partial credit.",
     )
     confidence_floor: float = Field(
-        0.5, ge=0, le=1, description="Held-skill confidence below which it earns no credit."
+        gap.CONFIDENCE_FLOOR,
+        ge=0,
+        le=1,
+        description="Held-skill confidence below which it earns no credit.",
     )
     similar_credit: float = Field(
-        0.5, ge=0, le=1, description="Most credit a merely similar held skill earns."
+        gap.SIMILAR_CREDIT, ge=0, le=1, description="Most credit a merely similar held skill earns."
     )
     similar_held: int = Field(3, ge=1, description="Closest held skills looked at per target.")
     # learner profile (engine/learner.py) and target resolution

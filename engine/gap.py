@@ -48,6 +48,13 @@ Relation = Literal["essential", "optional"]
 # Below this a remaining weight is float noise, not a gap.
 _EPS = 1e-9
 
+# The defaults of compute_gap; Tuning (engine/config.py), the one place a deployment sets
+# them (SKILLPATH_TUNING__OPTIONAL_WEIGHT ...), takes its defaults from here.
+OPTIONAL_WEIGHT = 0.3
+PARTIAL_THRESHOLD = 0.75
+CONFIDENCE_FLOOR = 0.5
+SIMILAR_CREDIT = 0.5
+
 
 class HeldSkill(BaseModel):
     """A skill the learner holds, with how sure we are.
@@ -168,10 +175,10 @@ def compute_gap(
     held: Mapping[str, HeldSkill] | Iterable[HeldSkill] = (),
     similar: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     *,
-    optional_weight: float = 0.3,
-    partial_threshold: float = 0.75,
-    confidence_floor: float = 0.5,
-    similar_credit: float = 0.5,
+    optional_weight: float = OPTIONAL_WEIGHT,
+    partial_threshold: float = PARTIAL_THRESHOLD,
+    confidence_floor: float = CONFIDENCE_FLOOR,
+    similar_credit: float = SIMILAR_CREDIT,
 ) -> Gap:
     """Target skills minus held skills, with partial credit; see the module docstring.
 

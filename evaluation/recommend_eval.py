@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from skillpath.engine.config import Tuning
 from skillpath.engine.recommendation import CatalogueSnapshot
 from skillpath.engine.service import Skillpath
 from skillpath.evaluation import metrics as M
@@ -75,7 +76,7 @@ from skillpath.evaluation.baselines import (
 )
 from skillpath.evaluation.simulate import STRATA, Learner
 
-OPTIONAL_WEIGHT = 0.3
+OPTIONAL_WEIGHT = Tuning().optional_weight  # the lenses weigh the gap as the engine does
 COVERAGE_TARGET = 0.8
 SYSTEM_SOURCES = ("declared", "inferred")
 ALL_SOURCES = ("declared", "inferred", "tag")
