@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skillpath.api.errors import Problem
 from skillpath.engine.catalogue.records import ImportIssue, MicroCredential, SkillLink
-from skillpath.engine.recommendation import LearnerProfile, RecommendationResponse
+from skillpath.engine.recommendation import (
+    LearnerProfile,
+    OptionalWeight,
+    RecommendationResponse,
+)
 
 
 class GapRequest(BaseModel):
@@ -23,13 +27,7 @@ class GapRequest(BaseModel):
 
     target: str = Field(..., description="ESCO occupation URI or a job title in free text.")
     profile: LearnerProfile = Field(default_factory=LearnerProfile)
-    optional_weight: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        description="Weight of optional skills; default: the deployment's tuning (0.3 unless "
-        "SKILLPATH_TUNING__OPTIONAL_WEIGHT says otherwise).",
-    )
+    optional_weight: OptionalWeight = None
 
 
 class ExtractRequest(BaseModel):

@@ -242,8 +242,7 @@ class Catalogue:
                     f"query vector has {vector.shape[1]} dimensions; the "
                     f"{encoder.name} index has {encoder.dimension}"
                 )
-        search = self._current("_credential_search", self._build_credential_search)
-        return search.search(vector, k)[0]
+        return self.search_vectors(vector, k)[0]
 
     def search_vectors(self, vectors: np.ndarray, k: int = 10) -> list[list[tuple[str, float]]]:
         """:meth:`search` for many query vectors in one FAISS call: [(id, cosine)] per row."""

@@ -73,6 +73,18 @@ class LearnerProfile(BaseModel):
     )
 
 
+OptionalWeight = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=1,
+        description="Weight of optional skills; default: the deployment's tuning (0.3 unless "
+        "SKILLPATH_TUNING__OPTIONAL_WEIGHT says otherwise).",
+    ),
+]
+"""A request's optional-skill weight: unset (None) leaves it to the one Tuning object."""
+
+
 class RecommendationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -80,13 +92,7 @@ class RecommendationRequest(BaseModel):
     profile: LearnerProfile = Field(default_factory=LearnerProfile)
     constraints: Constraints = Field(default_factory=Constraints)
     k: int = Field(10, ge=1, le=100, description="How many credentials to rank.")
-    optional_weight: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        description="Weight of optional skills; default: the deployment's tuning (0.3 unless "
-        "SKILLPATH_TUNING__OPTIONAL_WEIGHT says otherwise).",
-    )
+    optional_weight: OptionalWeight = None
     max_pathway_items: int = Field(6, ge=1, le=20)
     ranking: Literal["relevance", "coverage"] = Field(
         "relevance",

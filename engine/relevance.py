@@ -49,6 +49,7 @@ from skillpath.engine.ranking import (
     covered_skills,
     level_fit,
     marginal_gain,
+    reverse_neighbours,
     screen_candidates,
     workload_fit,
 )
@@ -286,9 +287,10 @@ def rank_by_relevance(
     best: dict[str, float] = {}
     items: list[RankedCredential] = []
     w = weights.vector()
+    reverse = reverse_neighbours(gap, neighbours)
     for cid, score, redundancy in picked:
         c = kept[cid]
-        cov = coverage(c, gap, neighbours) if gap.skills else {}
+        cov = coverage(c, gap, reverse=reverse) if gap.skills else {}
         standalone = marginal_gain(cov, {}, gap) / total if total > 0 else 0.0
         gain = marginal_gain(cov, best, gap) / total if total > 0 else 0.0
         f = features[cid]

@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from recommend_tuning import BENCH, CACHE, folds_of  # noqa: E402
+from recommend_tuning import GRID as TUNING_GRID  # noqa: E402
 
 from skillpath.engine.catalogue.records import MicroCredential  # noqa: E402
 from skillpath.engine.catalogue.vectors import credential_text  # noqa: E402
@@ -44,14 +45,7 @@ EXTRA = ("e5_title", "e5_occ", "ctitle", "beginner", "popular", "hours")
 ALL = (*FEATURES, *EXTRA)
 E5_CACHE = Path("/tmp/rank_e5.pkl")
 GRID = {
-    "title": [1.0],
-    "occupation": [0.0, 0.25, 0.5, 0.75, 1.0],
-    "skills": [0.0, 0.25, 0.5, 1.0],
-    "bm25": [0.0, 0.05, 0.1, 0.2, 0.3],
-    "coverage": [0.0, 0.05, 0.1, 0.2, 0.4],
-    "current": [0.0, -0.25, -0.5, -1.0],
-    "foreign": [0.0, -0.05, -0.1, -0.2],
-    "empty": [0.0, -0.1, -0.3],
+    **TUNING_GRID,
     "e5_title": [0.0, 0.25, 0.5, 1.0, 1.5, 2.0],
     "e5_occ": [0.0, 0.25, 0.5, 1.0],
     "ctitle": [0.0, 0.1, 0.25, 0.5],

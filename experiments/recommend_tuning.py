@@ -43,6 +43,17 @@ from skillpath.evaluation.judged import (
 BENCH = Path("/work/shared/bench/recommendations")
 CACHE = Path("/tmp/rank_features.pkl")
 METRICS = ("nDCG@10", "nDCG@5", "P@5", "unjudged@10")
+# coordinate ascent's values per weight; title is fixed at 1 (the scale)
+GRID: dict[str, list[float]] = {
+    "title": [1.0],
+    "occupation": [0.0, 0.25, 0.5, 0.75, 1.0],
+    "skills": [0.0, 0.25, 0.5, 1.0],
+    "bm25": [0.0, 0.05, 0.1, 0.2, 0.3],
+    "coverage": [0.0, 0.05, 0.1, 0.2, 0.4],
+    "current": [0.0, -0.25, -0.5, -1.0],
+    "foreign": [0.0, -0.05, -0.1, -0.2],
+    "empty": [0.0, -0.1, -0.3],
+}
 
 
 def gather(service, cases) -> dict:  # noqa: ANN001 - the facade
@@ -107,21 +118,11 @@ def mean_ndcg(w, data, grades, canonical, ids, diversity=0.0):  # noqa: ANN001, 
 
 def coordinate_ascent(data, grades, canonical, ids, start, rounds=2):  # noqa: ANN001, ANN201
     """Weights on a coarse grid, one at a time; title fixed at 1 (the scale)."""
-    grid = {
-        "title": [1.0],
-        "occupation": [0.0, 0.25, 0.5, 0.75, 1.0],
-        "skills": [0.0, 0.25, 0.5, 1.0],
-        "bm25": [0.0, 0.05, 0.1, 0.2, 0.3],
-        "coverage": [0.0, 0.05, 0.1, 0.2, 0.4],
-        "current": [0.0, -0.25, -0.5, -1.0],
-        "foreign": [0.0, -0.05, -0.1, -0.2],
-        "empty": [0.0, -0.1, -0.3],
-    }
     w = start.copy()
     best = mean_ndcg(w, data, grades, canonical, ids)
     for _ in range(rounds):
         for j, name in enumerate(FEATURES):
-            for value in grid[name]:
+            for value in GRID[name]:
                 trial = w.copy()
                 trial[j] = value
                 score = mean_ndcg(trial, data, grades, canonical, ids)
