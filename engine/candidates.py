@@ -31,9 +31,11 @@ __all__ = [
     "RelevanceInputs",
     "RelevanceTexts",
     "Search",
+    "TargetPool",
     "features_for",
     "gather_inputs",
     "pool_candidates",
+    "target_pool",
 ]
 
 Search = Callable[[np.ndarray, int], list[list[tuple[str, float]]]]
@@ -178,13 +180,51 @@ class RelevanceInputs:
     neighbours: Mapping[str, Sequence[tuple[str, float]]]
 
 
-def gather_inputs(
-    gap: Gap,
-    snapshot: Any,  # CatalogueSnapshot (engine/recommendation.py; not imported: layer above)
+@dataclass(frozen=True)
+class TargetPool:
+    """What a request's candidates owe to its target alone: the query vectors of the typed
+    title, the occupation and its essential skills, the pooled hits of their searches and of
+    BM25, and each pooled credential's BM25 score.
+
+    It is the same for every learner aiming at the same job over the same catalogue revision
+    (most of a request's retrieval cost), so the facade keeps it per (revision, title,
+    occupation); what depends on the learner (the gap's postings, coverage, the current
+    occupation) is added per request by :func:`gather_inputs`.
+    """
+
+    queries: QueryVectors  # ``current`` is always None here: it is the learner's
+    ids: tuple[str, ...]  # the searches' and BM25's hits, sorted by id
+    bm25: Mapping[str, float]  # raw BM25 score of the typed title, for each of ``ids``
+
+
+def target_pool(
     texts: RelevanceTexts,
     encode: Callable[[list[str]], np.ndarray],
     search: Search,
     bm25_search: Callable[[str, int], list[tuple[str, float]]],
+    bm25_scores: Callable[[str, Sequence[str]], Mapping[str, float]],
+    per_query: int = 100,
+    per_skill: int = 10,
+) -> TargetPool:
+    """Encode the target's texts and pool the credentials its searches find."""
+    rows = [texts.title, texts.occupation or "", *texts.skills]
+    encoded = encode(rows)
+    queries = QueryVectors(
+        title=encoded[0],
+        occupation=encoded[1] if texts.occupation else None,
+        skills=encoded[2:] if texts.skills else None,
+    )
+    bm25_ids = [cid for cid, _ in bm25_search(texts.title, per_query)]
+    ids = tuple(pool_candidates(search, queries, bm25_ids, (), per_query, per_skill))
+    return TargetPool(queries, ids, dict(bm25_scores(texts.title, ids)))
+
+
+def gather_inputs(
+    gap: Gap,
+    snapshot: Any,  # CatalogueSnapshot (engine/recommendation.py; not imported: layer above)
+    texts: RelevanceTexts,
+    pool: TargetPool,
+    current: np.ndarray | None,
     bm25_scores: Callable[[str, Sequence[str]], Mapping[str, float]],
     vectors: CredentialVectors,
     neighbours: Mapping[str, Sequence[tuple[str, float]]],
@@ -192,24 +232,26 @@ def gather_inputs(
     weights: RelevanceWeights,
     learner_language: str | None = "en",
     exclude: Iterable[str] = (),
-    per_query: int = 100,
-    per_skill: int = 10,
 ) -> RelevanceInputs:
-    """Encode the request's texts, pool candidates, and compute every candidate's features."""
-    rows = [texts.title, texts.occupation or "", texts.current or "", *texts.skills]
-    encoded = encode(rows)
-    n_skills = len(texts.skills)
+    """A target's pool plus the gap's postings, and every candidate's features.
+
+    ``current`` is the unit vector of the learner's current occupation (None: not given).
+    """
     queries = QueryVectors(
-        title=encoded[0],
-        occupation=encoded[1] if texts.occupation else None,
-        skills=encoded[3:] if n_skills else None,
-        current=encoded[2] if texts.current else None,
+        title=pool.queries.title,
+        occupation=pool.queries.occupation,
+        skills=pool.queries.skills,
+        current=current,
     )
-    bm25_ids = [cid for cid, _ in bm25_search(texts.title, per_query)]
     excluded = set(exclude)
+    pooled = set(pool.ids)
+    extra = [cid for cid in posting_ids if cid not in pooled]
+    bm25 = dict(pool.bm25)
+    if extra:
+        bm25.update(bm25_scores(texts.title, extra))
     ids = [
         cid
-        for cid in pool_candidates(search, queries, bm25_ids, posting_ids, per_query, per_skill)
+        for cid in sorted(pooled.union(extra))
         if cid not in excluded and cid in snapshot.entries
     ]
     candidates = {cid: snapshot.candidate(cid) for cid in ids}
@@ -224,7 +266,7 @@ def gather_inputs(
         ids,
         vectors,
         queries,
-        bm25_scores(texts.title, ids),
+        {cid: bm25.get(cid, 0.0) for cid in ids},
         covered,
         {cid: entries[cid].languages for cid in ids},
         {cid: getattr(entries[cid], "text_chars", 1) == 0 for cid in ids},

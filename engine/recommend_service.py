@@ -8,9 +8,18 @@ modules; this class only fetches their inputs from the other sub-facades.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
-from skillpath.engine.candidates import RelevanceInputs, RelevanceTexts, gather_inputs
+import numpy as np
+
+from skillpath.engine.candidates import (
+    RelevanceInputs,
+    RelevanceTexts,
+    TargetPool,
+    gather_inputs,
+    target_pool,
+)
 from skillpath.engine.catalogue_service import Catalogue
 from skillpath.engine.config import Settings, Tuning
 from skillpath.engine.explanations import Explanation, PathwayExplanation
@@ -46,6 +55,8 @@ from skillpath.engine.taxonomy_service import Taxonomy
 from skillpath.esco.records import Occupation, Skill
 from skillpath.esco.store import Store
 
+TARGET_POOLS = 256  # distinct (revision, target) pools kept; one is ~1 MB of vectors and ids
+
 
 class Recommender:
     """``Skillpath.recommender``: gaps and recommendations (``Skillpath.recommend`` and
@@ -58,6 +69,8 @@ class Recommender:
         self.taxonomy = taxonomy
         self.matching = matching
         self.catalogue = catalogue
+        # learners aiming at the same job share its pool (see target_pool); bounded
+        self._pool_for = functools.lru_cache(maxsize=TARGET_POOLS)(self._build_target_pool)
 
     @property
     def settings(self) -> Settings:
@@ -209,9 +222,8 @@ class Recommender:
             gap,
             snapshot,
             texts,
-            lambda rows: self.matching.encode_queries(rows, cache=True),
-            self.catalogue.search_vectors,
-            self.catalogue.search_bm25,
+            self.target_pool(texts, snapshot.revision),
+            self.matching.encode_queries([texts.current], cache=True)[0] if texts.current else None,
             lambda query, ids: self.catalogue.bm25.score_ids(query, ids),
             self.catalogue.credential_vectors(),
             neighbours,
@@ -221,6 +233,44 @@ class Recommender:
             weights,
             learner_language=languages[0] if languages else "en",
             exclude=request.profile.completed_credentials,
+        )
+
+    def target_pool(self, texts: RelevanceTexts, revision: int) -> TargetPool:
+        """The target's query vectors and pooled hits (:class:`~.candidates.TargetPool`),
+        kept per (catalogue revision, encoder, title, occupation and skill texts): learners
+        aiming at the same job share them, and a write moves the revision on, so a pool of
+        an older catalogue is never used (it ages out of the bounded memo)."""
+        fingerprint = self.resources.encoder.fingerprint
+        return self._pool_for(revision, fingerprint, texts.title, texts.occupation, texts.skills)
+
+    def forget_pools(self) -> None:
+        """Drop every kept target pool (after an index build or ingest)."""
+        self._pool_for.cache_clear()
+
+    def _build_target_pool(
+        self,
+        revision: int,
+        encoder: str,
+        title: str,
+        occupation: str | None,
+        skills: tuple[str, ...],
+    ) -> TargetPool:
+        del revision, encoder  # the memo's key only: the catalogue and encoder are current
+
+        def encode(rows: list[str]) -> np.ndarray:
+            # The typed title is user text: the in-memory query memo only, never the on-disk
+            # embedding cache; the occupation and skill texts are ESCO's.
+            vectors = self.matching.encode_queries(rows[:1])
+            if len(rows) > 1:
+                vectors = np.vstack([vectors, self.matching.encode_queries(rows[1:], cache=True)])
+            return vectors
+
+        return target_pool(
+            RelevanceTexts(title=title, occupation=occupation, skills=skills),
+            encode,
+            self.catalogue.search_vectors,
+            self.catalogue.search_bm25,
+            lambda query, ids: self.catalogue.bm25.score_ids(query, ids),
         )
 
     def recommend_for_gap(

@@ -105,6 +105,7 @@ class Skillpath:
         names everything derived from ESCO and its indexes (after an ingest or index build);
         the partner engine's too."""
         self.matching.reset_caches(*names)
+        self.recommender.forget_pools()
 
     # -- the everyday entry points -------------------------------------------------------
     def resolve_target(self, target: str) -> TargetResolution:

@@ -137,3 +137,52 @@ def test_cli_ranking_option_selects_the_ranking_and_rejects_an_unknown_one(catal
     assert all(item["relevance"] is None for item in by_method["coverage"])
     bad = runner.invoke(app, [*base, "--ranking", "popularity"])
     assert bad.exit_code != 0 and "ranking" in bad.output
+
+
+def _ranked(response) -> list[tuple[str, float]]:
+    return [(item.id, item.score) for item in response.ranking.items]
+
+
+def test_a_kept_target_pool_answers_as_a_fresh_one(catalogue):
+    """Learners aiming at one job share its pool; nothing of one learner leaks into another's."""
+    first = _request(profile=LearnerProfile(skills=[SQL]), k=10)
+    second = _request(
+        profile=LearnerProfile(
+            occupations=["warehouse worker"], text="I keep stock records in spreadsheets."
+        ),
+        k=10,
+    )
+    catalogue.recommender.forget_pools()
+    fresh = [_ranked(catalogue.recommend(r, log=False)) for r in (second, first)]
+    catalogue.recommender.forget_pools()
+    kept = [_ranked(catalogue.recommend(r, log=False)) for r in (first, second)]
+    assert kept[0] == fresh[1] and kept[1] == fresh[0]
+    assert kept[0] != kept[1]  # the learners differ, so the lists may share a pool, not an answer
+    assert catalogue.recommender._pool_for.cache_info().hits >= 1
+
+
+def test_a_catalogue_write_moves_the_kept_pool_on(catalogue):
+    """A credential imported after a pool was kept is a candidate on the next request, and one
+    removed is not: the pool is kept per catalogue revision."""
+    from skillpath.engine.catalogue.records import MicroCredential
+
+    request = _request(k=10)
+    before = catalogue.recommender.relevance_inputs(request).candidates
+    course = MicroCredential(
+        source="pooltest",
+        external_id="data-analyst-starter",
+        title="Data Analyst Starter: spreadsheets, SQL and dashboards",
+        description="Become a data analyst: clean data in spreadsheets, query it with SQL, "
+        "and report findings in dashboards.",
+        learning_outcomes=["query databases with SQL", "build dashboards of business data"],
+        url="https://example.org/data-analyst-starter",
+    )
+    catalogue.catalogue.import_stream([course], "pooltest")
+    try:
+        added = catalogue.recommender.relevance_inputs(request).candidates
+        assert "pooltest:data-analyst-starter" not in before
+        assert "pooltest:data-analyst-starter" in added
+    finally:
+        catalogue.catalogue.remove("pooltest:data-analyst-starter")
+    after = catalogue.recommender.relevance_inputs(request).candidates
+    assert "pooltest:data-analyst-starter" not in after
