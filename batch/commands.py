@@ -13,6 +13,7 @@ import typer
 
 from skillpath.engine import clikit
 
+from .catalogue import register_engine
 from .io import file_format, write_jsonl, write_parquet
 from .run import run_batch
 from .synthetic import learners, occupation_pool
@@ -76,5 +77,7 @@ def synthetic(
 
 
 def register(app: typer.Typer) -> None:
-    """Mount ``batch recommend|synthetic`` on the root ``skillpath`` app."""
+    """Mount ``batch recommend|synthetic`` on the root ``skillpath`` app, and name the Ray
+    mapper ``ray`` for ``skillpath catalogue import --engine``."""
     app.add_typer(batch_app, name="batch")
+    register_engine()

@@ -204,15 +204,42 @@ def catalogue_import(
         str | None, typer.Option(help="CSV mapping name or TOML path (default: by file name).")
     ] = None,
     show_issues: Annotated[int, typer.Option(help="How many issues to list.")] = 10,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local | ray: where outcomes are mapped to ESCO.")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="An existing Ray cluster (ray://… or auto).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Ray actors (default: cluster CPUs).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import catalogue files; every row is imported or reported with a reason."""
+    """Import catalogue files; every row is imported or reported with a reason.
+
+    With ``--engine ray`` the outcomes are mapped on Ray actors (the ``batch`` plugin);
+    the writes stay in this process.
+    """
+    from contextlib import nullcontext
+
+    from skillpath.engine.catalogue.importer import MAPPING_ENGINES, mapping_engine
+
+    if engine != "local" and engine not in MAPPING_ENGINES:
+        known = ", ".join(["local", *MAPPING_ENGINES])
+        err.print(f"[red]error:[/red] unknown import engine {engine!r} (known: {known})")
+        raise typer.Exit(1)
+    parallel = (
+        nullcontext(None)
+        if engine == "local"
+        else MAPPING_ENGINES[engine](address=address, workers=workers)
+    )
     summaries = []
     with errors():
         sp = service()
-        for path in paths:
-            with progress_bars() as progress:
-                summaries.append(sp.catalogue.import_file(path, fmt, mapping, progress))
+        with parallel as mapper, mapping_engine(mapper):
+            for path in paths:
+                with progress_bars() as progress:
+                    summaries.append(sp.catalogue.import_file(path, fmt, mapping, progress))
     if as_json:
         print_json(
             [

@@ -10,7 +10,10 @@ one transaction. The summary accounts for every item read.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,6 +27,7 @@ FALLBACK_STATEMENTS = 12  # description sentences mapped when a record states no
 # (skipped, warnings, issue_count, skip_reasons) stay exact; ``issues_omitted`` says how many
 # were not listed.
 MAX_ISSUES = 1_000
+IMPORT_BATCH = 256  # records mapped per matcher call and upserted per transaction
 
 
 def mapping_statements(record: MicroCredential) -> list[str]:
@@ -147,78 +151,135 @@ def _links_for(
     return sorted(links.values(), key=lambda link: (link.source, -link.score, link.skill_uri))
 
 
+RecordLinks = tuple[list[list[StoredLink]], list[StoredLink | None]]
+"""One record's mapped links: per statement of :func:`mapping_statements`, per provider tag."""
+
+BatchMapping = Callable[
+    [StatementMapper, Iterable[list[MicroCredential]]], Iterator[list[RecordLinks]]
+]
+"""Maps a stream of record batches (the costly part of an import: statement splitting,
+encoding, ESCO matching), yielding each batch's :data:`RecordLinks` in input order. The
+default maps in this process with ``mapper``; ``skillpath catalogue import --engine ray``
+plugs in one that maps on Ray actors (``batch/catalogue.py``) and checks that their matcher
+has ``mapper``'s fingerprint. It may read ahead of the writes: the store stays written here."""
+
+
+def map_records(mapper: StatementMapper, records: Sequence[MicroCredential]) -> list[RecordLinks]:
+    """Map one batch: all its statements in one matcher call, all its provider tags in one."""
+    per_record = [mapping_statements(r) for r in records]
+    statements = [s for texts in per_record for s in texts]
+    tags = [t for r in records for t in r.provider_skill_tags]
+    mapped = mapper.map_statements(statements) if statements else []
+    tag_skills = mapper.map_tags(tags) if tags else []
+    out: list[RecordLinks] = []
+    s_at, t_at = 0, 0
+    for record, texts in zip(records, per_record, strict=True):
+        n_s, n_t = len(texts), len(record.provider_skill_tags)
+        out.append((mapped[s_at : s_at + n_s], tag_skills[t_at : t_at + n_t]))
+        s_at, t_at = s_at + n_s, t_at + n_t
+    return out
+
+
+def map_in_process(
+    mapper: StatementMapper, batches: Iterable[list[MicroCredential]]
+) -> Iterator[list[RecordLinks]]:
+    """The default :data:`BatchMapping`: one batch at a time, in this process."""
+    for batch in batches:
+        yield map_records(mapper, batch)
+
+
+MAPPING_ENGINES: dict[str, Callable[..., BatchMapping]] = {}
+"""Parallel mappers by ``--engine`` name, registered by plugins (``batch`` registers ``ray``:
+a factory taking ``address`` and ``workers``), so the engine never imports them."""
+
+_mapping: ContextVar[BatchMapping | None] = ContextVar("batch_mapping", default=None)
+
+
+@contextmanager
+def mapping_engine(mapping: BatchMapping | None) -> Iterator[None]:
+    """Imports in this context map with ``mapping`` (``None``: in process), whichever caller
+    (the facade's ``import_file``) runs them."""
+    token = _mapping.set(mapping)
+    try:
+        yield
+    finally:
+        _mapping.reset(token)
+
+
 def import_items(
     items: Iterable[ImportItem],
     source: str,
     catalogue: CatalogueStore,
     mapper: StatementMapper,
     known_skill: Callable[[str], bool],
-    batch_size: int = 256,
+    batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
+    mapping: BatchMapping | None = None,
 ) -> ImportSummary:
-    """Map and upsert every record of ``items``; account for every item in the summary."""
-    started = time.perf_counter()
-    summary = ImportSummary(source=source)
-    batch: list[MicroCredential] = []
-    seen: set[str] = set()
+    """Map and upsert every record of ``items``; account for every item in the summary.
 
-    def flush() -> None:
-        if not batch:
-            return
-        stored = catalogue.fingerprints([r.id for r in batch])
-        todo = [r for r in batch if stored.get(r.id) != (r.content_hash(), mapper.fingerprint)]
-        summary.unchanged += len(batch) - len(todo)
-        per_record = [mapping_statements(r) for r in todo]
-        statements = [s for texts in per_record for s in texts]
-        tags = [t for r in todo for t in r.provider_skill_tags]
-        mapped = mapper.map_statements(statements) if statements else []
-        tag_skills = mapper.map_tags(tags) if tags else []
-        summary.statements_mapped += len(statements)
-        rows, s_at, t_at = [], 0, 0
-        for record, texts in zip(todo, per_record, strict=True):
-            n_s, n_t = len(texts), len(record.provider_skill_tags)
-            links = _links_for(
-                record,
-                mapped[s_at : s_at + n_s],
-                tag_skills[t_at : t_at + n_t],
-                known_skill,
-                summary,
-            )
-            s_at, t_at = s_at + n_s, t_at + n_t
-            rows.append((record, links))
-        for status in catalogue.upsert(rows, mapper.fingerprint).values():
-            setattr(summary, status, getattr(summary, status) + 1)
+    ``mapping`` (default: the :func:`mapping_engine` in effect, else in process) maps the
+    batches; the store reads and writes stay here, one batch after another, in order.
+    """
+    started = time.perf_counter()
+    batch_size = batch_size or IMPORT_BATCH
+    summary = ImportSummary(source=source)
+    seen: set[str] = set()
+    in_flight: deque[tuple[list[MicroCredential], list[MicroCredential]]] = deque()
+
+    def batches() -> Iterator[list[MicroCredential]]:
+        batch: list[MicroCredential] = []
+        for item in items:
+            if isinstance(item, ImportIssue):
+                summary.add_issue(item)
+                if item.severity == "skipped":
+                    summary.read += 1
+                    summary.skipped += 1
+                    if progress:
+                        progress(1)
+                else:
+                    summary.warnings += 1
+                continue
+            summary.read += 1
+            item, personal = without_person(item)
+            if personal is not None:
+                summary.warnings += 1
+                summary.add_issue(personal)
+            if item.id in seen:
+                summary.skipped += 1
+                summary.add_issue(
+                    ImportIssue(reason="duplicate id in this import", external_id=item.external_id)
+                )
+                continue
+            seen.add(item.id)
+            summary.ids.append(item.id)
+            batch.append(item)
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def todo() -> Iterator[list[MicroCredential]]:
+        """Each batch's records not stored unchanged (ids are unique within an import, so
+        reading ahead of the writes of earlier batches gives the same answer)."""
+        for batch in batches():
+            stored = catalogue.fingerprints([r.id for r in batch])
+            fresh = [r for r in batch if stored.get(r.id) != (r.content_hash(), mapper.fingerprint)]
+            summary.unchanged += len(batch) - len(fresh)
+            in_flight.append((batch, fresh))
+            yield fresh
+
+    for results in (mapping or _mapping.get() or map_in_process)(mapper, todo()):
+        batch, fresh = in_flight.popleft()
+        rows = []
+        for record, (mapped, tag_skills) in zip(fresh, results, strict=True):
+            summary.statements_mapped += len(mapped)
+            rows.append((record, _links_for(record, mapped, tag_skills, known_skill, summary)))
+        if rows:
+            for status in catalogue.upsert(rows, mapper.fingerprint).values():
+                setattr(summary, status, getattr(summary, status) + 1)
         if progress:
             progress(len(batch))
-        batch.clear()
-
-    for item in items:
-        if isinstance(item, ImportIssue):
-            summary.add_issue(item)
-            if item.severity == "skipped":
-                summary.read += 1
-                summary.skipped += 1
-                if progress:
-                    progress(1)
-            else:
-                summary.warnings += 1
-            continue
-        summary.read += 1
-        item, personal = without_person(item)
-        if personal is not None:
-            summary.warnings += 1
-            summary.add_issue(personal)
-        if item.id in seen:
-            summary.skipped += 1
-            summary.add_issue(
-                ImportIssue(reason="duplicate id in this import", external_id=item.external_id)
-            )
-            continue
-        seen.add(item.id)
-        summary.ids.append(item.id)
-        batch.append(item)
-        if len(batch) >= batch_size:
-            flush()
-    flush()
     summary.seconds = time.perf_counter() - started
     return summary
