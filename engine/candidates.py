@@ -258,7 +258,9 @@ def gather_inputs(
     total = gap.remaining_weight
     reverse = reverse_neighbours(gap, neighbours)
     covered = {
-        cid: marginal_gain(coverage(c, gap, reverse=reverse), {}, gap) / total if total > 0 else 0.0
+        cid: marginal_gain(coverage(c, gap, reverse=reverse), {}, gap, reverse) / total
+        if total > 0
+        else 0.0
         for cid, c in candidates.items()
     }
     entries = snapshot.entries

@@ -475,20 +475,36 @@ def filter_candidates(
 # --- coverage -----------------------------------------------------------------------------
 
 
-ReverseNeighbours = Mapping[str, Sequence[tuple[str, float]]]
-"""skill URI → [(gap skill URI, clamped similarity)]: the gap skills a link to it may cover."""
+@dataclass(frozen=True)
+class ReverseNeighbours:
+    """One gap's lookups, built once per request by :func:`reverse_neighbours`.
+
+    ``by_skill``: skill URI → [(gap skill URI, clamped similarity)], the gap skills a link to
+    it may cover (the neighbours turned around); ``position``: gap skill URI → its place in
+    the gap (coverage is returned in gap order); ``weight``: gap skill URI → remaining weight.
+    """
+
+    by_skill: Mapping[str, Sequence[tuple[str, float]]]
+    position: Mapping[str, int]
+    weight: Mapping[str, float]
+
+    def get(self, skill_uri: str, default: Sequence[tuple[str, float]] = ()) -> Sequence:
+        return self.by_skill.get(skill_uri, default)
 
 
 def reverse_neighbours(gap: Gap, neighbours: Neighbours | None) -> ReverseNeighbours:
-    """:func:`coverage`'s neighbours turned around, built once per request: a credential has a
-    handful of links while a gap has dozens of skills with a dozen neighbours each, so looking
-    up each link is far cheaper than scanning every neighbour for each credential."""
+    """:func:`coverage`'s lookups for one gap: a credential has a handful of links while a gap
+    has dozens of skills with a dozen neighbours each, so looking up each link is far cheaper
+    than scanning every gap skill and neighbour for each of ~900 candidates."""
     out: dict[str, list[tuple[str, float]]] = {}
     for g in gap.skills:
         for skill_uri, similarity in (neighbours or {}).get(g.uri, ()):
             if skill_uri != g.uri:
                 out.setdefault(skill_uri, []).append((g.uri, min(max(float(similarity), 0.0), 1.0)))
-    return out
+    position: dict[str, int] = {}
+    for i, g in enumerate(gap.skills):
+        position.setdefault(g.uri, i)
+    return ReverseNeighbours(out, position, {g.uri: g.remaining_weight for g in gap.skills})
 
 
 def coverage(
@@ -505,14 +521,22 @@ def coverage(
     """
     if reverse is None:
         reverse = reverse_neighbours(gap, neighbours)
+    position = reverse.position
     best: dict[str, Coverage] = {}
-    for g in gap.skills:
-        link = candidate.links.get(g.uri)
-        if link is not None and link.strength > _MIN_AMOUNT:
-            best[g.uri] = Coverage(amount=link.strength, link=link)
+    # One pass over the credential's few links; the tie rules make the result independent
+    # of the order links come in (tests/test_ranking.py checks it against a full scan).
     for skill_uri, link in candidate.links.items():
-        for gap_uri, similarity in reverse.get(skill_uri, ()):
-            amount = link.strength * similarity
+        strength = link.strength
+        if skill_uri in position and strength > _MIN_AMOUNT:
+            current = best.get(skill_uri)
+            if (
+                current is None
+                or strength > current.amount
+                or (strength == current.amount and current.via_skill is not None)
+            ):
+                best[skill_uri] = Coverage(amount=strength, link=link)
+        for gap_uri, similarity in reverse.by_skill.get(skill_uri, ()):
+            amount = strength * similarity
             if amount <= _MIN_AMOUNT:
                 continue
             current = best.get(gap_uri)
@@ -526,7 +550,9 @@ def coverage(
                 )
             ):
                 best[gap_uri] = Coverage(amount, link, via_skill=skill_uri, similarity=similarity)
-    return {g.uri: best[g.uri] for g in gap.skills if g.uri in best}
+    if len(best) > 1:
+        return dict(sorted(best.items(), key=lambda item: position[item[0]]))
+    return best
 
 
 def coverage_value(
@@ -541,10 +567,23 @@ def coverage_value(
     return min(1.0, reached / total)
 
 
-def marginal_gain(cov: Mapping[str, Coverage], best: Mapping[str, float], gap: Gap) -> float:
-    """``f(S + c) - f(S)`` (unnormalised), ``best`` being the per-skill coverage of ``S``."""
+def marginal_gain(
+    cov: Mapping[str, Coverage],
+    best: Mapping[str, float],
+    gap: Gap,
+    reverse: ReverseNeighbours | None = None,
+) -> float:
+    """``f(S + c) - f(S)`` (unnormalised), ``best`` being the per-skill coverage of ``S``.
+
+    With ``reverse`` (the gap's lookups) ``cov`` must come from :func:`coverage` (in gap
+    order): only its entries are visited, in the same order, so the sum is the same float."""
     # Summed in gap order so the float result is the same whatever order candidates came in.
     total = 0.0
+    if reverse is not None:
+        weight = reverse.weight
+        for uri, entry in cov.items():
+            total += weight[uri] * max(0.0, entry.amount - best.get(uri, 0.0))
+        return total
     for g in gap.skills:
         entry = cov.get(g.uri)
         if entry is not None:

@@ -291,8 +291,8 @@ def rank_by_relevance(
     for cid, score, redundancy in picked:
         c = kept[cid]
         cov = coverage(c, gap, reverse=reverse) if gap.skills else {}
-        standalone = marginal_gain(cov, {}, gap) / total if total > 0 else 0.0
-        gain = marginal_gain(cov, best, gap) / total if total > 0 else 0.0
+        standalone = marginal_gain(cov, {}, gap, reverse) / total if total > 0 else 0.0
+        gain = marginal_gain(cov, best, gap, reverse) / total if total > 0 else 0.0
         f = features[cid]
         contributions = {
             name: round(float(v * wt), 6)

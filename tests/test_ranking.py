@@ -20,6 +20,7 @@ from skillpath.engine.ranking import (
     ects_estimate,
     filter_candidates,
     hours_estimate,
+    marginal_gain,
     rank_credentials,
 )
 
@@ -500,6 +501,9 @@ def test_coverage_by_linked_skill_equals_scanning_every_neighbour(gap, n, neighb
     for c in cands:
         got = coverage(c, gap, reverse=reverse)
         assert got == coverage(c, gap, neighbours)
+        best = {u: 0.5 for u in URIS[::2]}
+        for held in ({}, best):  # the gain summed over the lookups is the same float
+            assert marginal_gain(got, held, gap, reverse) == marginal_gain(got, held, gap)
         assert list(got) == [g.uri for g in gap.skills if g.uri in got]  # gap order
         expected = _coverage_scanning_neighbours(c, gap, neighbours)
         assert {
