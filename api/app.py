@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skillpath.api import errors
-from skillpath.api.audit import AuditLog, AuditMiddleware
+from skillpath.api.audit import AuditMiddleware, open_audit
 from skillpath.api.errors import PROBLEM_JSON, field_error, problem_response
 from skillpath.api.limits import BodyLimitMiddleware
 from skillpath.api.logging import LOGGER, RequestLogMiddleware, configure_logging
@@ -200,7 +200,9 @@ def create_app(
     app.state.service = service
     app.state.settings = settings
     app.state.keys = keys
-    app.state.audit = AuditLog(Path(settings.home) / "audit.sqlite")
+    app.state.audit = open_audit(
+        Path(settings.home), settings.database_url, lambda: service.store.db
+    )
     app.state.write_lock = threading.Lock()
     app.state.startup_errors = {}
     errors.install(app)

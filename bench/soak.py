@@ -9,8 +9,10 @@ A real uvicorn server on 127.0.0.1 (never another interface) serves the engine o
 recommendations, a PUT of a new credential and, now and then, a DELETE of one of its own).
 At the end every acknowledged write is read back (0 lost writes: a PUT answered 200/201 is
 readable, a DELETE answered 204 is gone), and the server's resident memory after the run is
-compared with the one after a warm-up minute. It prints one line per measure and exits 1 if
-there was an error, a lost write, or memory grew by 10% or more.
+compared with the one after a warm-up minute; it is also sampled every ``--rss-every``
+seconds with the writes acknowledged so far, to see whether growth levels off. It prints one
+line per measure and exits 1 if there was an error, a lost write, or memory grew by 10% or
+more.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--warmup", type=float, default=60)
+    parser.add_argument("--rss-every", type=float, default=60, help="RSS sample period (s)")
     args = parser.parse_args()
 
     import uvicorn
@@ -164,9 +167,21 @@ def main() -> int:
     run(args.warmup, Tally())  # caches, allocator and snapshot reach their steady size
     rss_start = _rss_bytes()
     tally = Tally()
+    samples: list[tuple[float, int, int]] = []  # (seconds, writes acknowledged, rss)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(args.rss_every):
+            with tally.lock:
+                writes = len(tally.written) + len(tally.deleted)
+            samples.append((time.monotonic() - started, writes, _rss_bytes()))
+
     started = time.monotonic()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     run(args.seconds, tally)
     elapsed = time.monotonic() - started
+    stop.set()
     rss_end = _rss_bytes()
 
     lost = []
@@ -191,6 +206,8 @@ def main() -> int:
     acked, deleted = len(tally.written), len(tally.deleted)
     print(f"writes acknowledged {acked}, deleted {deleted}, lost {len(lost)}")
     print(f"rss {rss_start / 2**20:.0f} MiB -> {rss_end / 2**20:.0f} MiB ({growth:+.1%})")
+    for seconds, writes, rss in samples:
+        print(f"  rss at {seconds:4.0f} s, {writes:4} writes: {rss / 2**20:.0f} MiB")
     return 1 if tally.errors or lost or growth >= 0.10 else 0
 
 

@@ -82,6 +82,21 @@ class Caches:
                 self.builds[name] += 1
         return held[1]
 
+    def latest(self, name: str) -> tuple[Hashable, Any] | None:
+        """(key, value) of ``name``'s newest ``current`` value, or, during a write, of the one
+        dropped since it began: what an incremental build of the next value starts from."""
+        return self._current.get(name) or self._stale.get(name)
+
+    def put(self, name: str, key: Hashable, value: Any) -> None:
+        """Set ``name``'s ``current`` value for ``key`` (a value the caller already built,
+        such as the index bundle it just saved). During a write, the value it replaces
+        stays servable to other threads until the write ends, as with :meth:`drop`."""
+        with self._lock:
+            held = self._current.get(name)
+            if held is not None and self.gate.active:
+                self._stale.setdefault(name, held)
+            self._current[name] = (key, value)
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the write gate (one writer at a time, re-entrant): until the outermost hold

@@ -2,7 +2,17 @@
 
 It keeps the catalogue store and everything derived from it per catalogue revision (the
 credential vectors, the FAISS and BM25 search structures, the ranking snapshot), so a write
-by this process or another one on a shared store is seen on the next read. Its read methods
+by this process or another one on a shared store is seen on the next read.
+
+When the revision moved on by a few credentials (a PUT, a DELETE, a small import), the
+snapshot and BM25 of the new revision are derived from the previous revision's objects plus
+the changed records only (the store's change log says which ids changed:
+:meth:`CatalogueStore.changes_since`), instead of parsing and tokenising every stored record
+again; with no usable previous object, an unknown delta (the log does not reach back that far)
+or a large one (:data:`DELTA_MAX`), they are rebuilt from every record. Both ways give equal
+results (tests/test_incremental_catalogue.py). The credential vectors are refreshed as before
+(only changed text encoded) and the bundle just saved is kept in memory instead of being read
+back from disk. Its read methods
 mirror :class:`~skillpath.engine.catalogue.store.CatalogueStore` (``get``, ``list``,
 ``count``, ``stats``, ``iter_all``, ``revision``).
 """
@@ -10,7 +20,7 @@ mirror :class:`~skillpath.engine.catalogue.store.CatalogueStore` (``get``, ``lis
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -42,13 +52,35 @@ from skillpath.engine.matching import clean_query
 from skillpath.engine.matching_service import Matching
 from skillpath.engine.recommendation import LINK_SOURCES, CatalogueSnapshot
 from skillpath.engine.resources import Resources
-from skillpath.engine.snapshot import build_snapshot, restrict_snapshot
+from skillpath.engine.snapshot import (
+    SnapshotParts,
+    assemble_snapshot,
+    restrict_snapshot,
+    snapshot_parts,
+    updated_parts,
+)
 from skillpath.engine.taxonomy_service import Taxonomy
 
 T = TypeVar("T")
 
-CATALOGUE_DERIVED = ("catalogue_bundle", "_credential_search", "_credential_bm25")
+CATALOGUE_DERIVED = ("catalogue_bundle", "_credential_search", "_credential_vectors")
 """Values built from the credential vectors: dropped when the bundle is rebuilt."""
+
+DELTA_MAX = 500
+"""Changed credentials above which the snapshot and BM25 are rebuilt from every record (the
+incremental step costs per changed record what a full build costs per record, plus a copy)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogueDelta:
+    """The credentials changed between two revisions: upserted ones as stored now, and the
+    ids deleted. Applying it is idempotent (a base that already holds some of the changes,
+    read while a write committed, ends up equal all the same)."""
+
+    since: int
+    revision: int
+    changed: tuple[StoredCredential, ...]
+    removed: frozenset[str]
 
 
 class Catalogue:
@@ -60,6 +92,8 @@ class Catalogue:
         self.matching = matching
         self.settings = resources.settings
         self.caches = resources.caches
+        self._last_delta: CatalogueDelta | None = None  # read once, applied to each structure
+        self.incremental: dict[str, int] = {}  # builds per name that used a delta (tests)
 
     @property
     def store(self) -> CatalogueStore:
@@ -169,10 +203,14 @@ class Catalogue:
             return manifest
         previous = None
         if same_build:
-            try:
-                previous = load_bundle(self.settings.index_dir, CATALOGUE_BUNDLE, expect)
-            except (IndexMissing, IndexMismatch):
-                previous = None  # unreadable: rebuild from the embedding cache
+            held = self.caches.latest("catalogue_bundle")
+            if held is not None and held[1].manifest.get("folder") == manifest.get("folder"):
+                previous = held[1]  # the bundle on disk, already in memory
+            else:
+                try:
+                    previous = load_bundle(self.settings.index_dir, CATALOGUE_BUNDLE, expect)
+                except (IndexMissing, IndexMismatch):
+                    previous = None  # unreadable: rebuild from the embedding cache
         bundle, revision, stats = build_catalogue_bundle(
             self.store,
             self.resources.encoder,
@@ -186,6 +224,7 @@ class Catalogue:
             {**expect, "catalogue_revision": revision, "refresh": dataclasses.asdict(stats)},
         )
         self.caches.drop(*CATALOGUE_DERIVED)
+        self.caches.put("catalogue_bundle", revision, bundle)  # as saved: no read-back
         return bundle.manifest
 
     @property
@@ -261,11 +300,16 @@ class Catalogue:
         return self._current("_credential_bm25", self._build_bm25)
 
     def _build_bm25(self) -> CredentialBM25:
+        held = self.caches.latest("_credential_bm25")
+        delta = self._delta(held[0]) if held is not None else None
+        if held is not None and delta is not None:
+            self.incremental["_credential_bm25"] = self.incremental.get("_credential_bm25", 0) + 1
+            changed = {s.record.id: _bm25_text(s) for s in delta.changed}
+            return held[1].updated(changed, delta.removed)
         ids, texts = [], []
         for stored in self.store.iter_all():
-            r = stored.record
-            ids.append(r.id)
-            texts.append(bm25_text(r.title, r.learning_outcomes, r.description))
+            ids.append(stored.record.id)
+            texts.append(_bm25_text(stored))
         return CredentialBM25(ids, texts)
 
     def search_bm25(self, query: str, k: int = 10) -> list[tuple[str, float]]:
@@ -278,10 +322,36 @@ class Catalogue:
         """The ranking view of the catalogue, rebuilt only when the catalogue changed."""
         return self._current(
             "catalogue_snapshot",
-            lambda: build_snapshot(
-                self.store.revision, self.store.iter_all(), self.taxonomy.all_skill_labels
-            ),
+            lambda: assemble_snapshot(self._snapshot_parts(), self.taxonomy.all_skill_labels),
         )
+
+    def _snapshot_parts(self) -> SnapshotParts:
+        return self._current("_snapshot_parts", self._build_snapshot_parts)
+
+    def _build_snapshot_parts(self) -> SnapshotParts:
+        held = self.caches.latest("_snapshot_parts")
+        delta = self._delta(held[0]) if held is not None else None
+        if held is not None and delta is not None:
+            self.incremental["_snapshot_parts"] = self.incremental.get("_snapshot_parts", 0) + 1
+            return updated_parts(held[1], delta.revision, delta.changed, delta.removed)
+        return snapshot_parts(self.store.revision, self.store.iter_all())
+
+    def _delta(self, since: Hashable) -> CatalogueDelta | None:
+        """What changed after revision ``since`` (read once for the snapshot and BM25 both),
+        or None when a full rebuild is due: unknown or large delta."""
+        if not isinstance(since, int):
+            return None
+        last = self._last_delta
+        found = self.store.changes_since(since)
+        if found is None or len(found[1]) > DELTA_MAX:
+            return None
+        revision, ids = found
+        if last is not None and (last.since, last.revision) == (since, revision):
+            return last
+        changed = tuple(self.store.get_ids(ids))
+        removed = frozenset(ids - {s.record.id for s in changed})
+        self._last_delta = CatalogueDelta(since, revision, changed, removed)
+        return self._last_delta
 
     def pool_snapshot(
         self, ids: Iterable[str], sources: Sequence[str] = LINK_SOURCES
@@ -289,3 +359,8 @@ class Catalogue:
         """A snapshot of only the credentials ``ids`` with only links from ``sources`` (the
         evaluation ranks a pool without seeing the hidden links)."""
         return restrict_snapshot(self.snapshot(), ids, sources)
+
+
+def _bm25_text(stored: StoredCredential) -> str:
+    r = stored.record
+    return bm25_text(r.title, r.learning_outcomes, r.description)

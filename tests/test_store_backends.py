@@ -39,11 +39,11 @@ def migrations(store: Store) -> list[str]:
 def test_migrations_are_applied_once_and_recorded(store_location):
     store = Store(store_location)
     CatalogueStore(store)
-    assert migrations(store) == ["catalogue-0001", "esco-0001", "esco-0002"]
+    assert migrations(store) == ["catalogue-0001", "catalogue-0002", "esco-0001", "esco-0002"]
     again = Store(store_location)
     assert again.db.migrate(ESCO_MIGRATIONS) == []  # a reopened store applies nothing
     assert again.db.migrate(CATALOGUE_MIGRATIONS) == []
-    assert migrations(again) == ["catalogue-0001", "esco-0001", "esco-0002"]
+    assert migrations(again) == ["catalogue-0001", "catalogue-0002", "esco-0001", "esco-0002"]
     assert again.dialect == ("postgresql" if isinstance(store_location, str) else "sqlite")
 
 

@@ -73,7 +73,30 @@ CREATE TABLE IF NOT EXISTS credential_skills (
 CREATE INDEX IF NOT EXISTS credential_skills_skill ON credential_skills (skill_uri);
 """
 
-MIGRATIONS = (Migration("catalogue-0001", SQLITE_SCHEMA, POSTGRES_SCHEMA),)
+# Which credential ids each revision changed (upserted or deleted): what lets the derived
+# structures (snapshot, BM25) be brought forward by the changed records only instead of every
+# stored one. Only the last CHANGE_LOG_REVISIONS revisions are kept; a base older than that,
+# or from before this table existed, is "unknown" and means a full rebuild.
+CHANGES_SQLITE = """
+CREATE TABLE IF NOT EXISTS catalogue_changes (
+    revision INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (revision, id)
+) WITHOUT ROWID;
+"""
+CHANGES_POSTGRES = """
+CREATE TABLE IF NOT EXISTS catalogue_changes (
+    revision BIGINT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (revision, id)
+);
+"""
+CHANGE_LOG_REVISIONS = 256
+
+MIGRATIONS = (
+    Migration("catalogue-0001", SQLITE_SCHEMA, POSTGRES_SCHEMA),
+    Migration("catalogue-0002", CHANGES_SQLITE, CHANGES_POSTGRES),
+)
 
 # Validation context of a record read back: checks added after it was stored (an http(s)
 # url) clean it instead of failing the read.
@@ -115,10 +138,40 @@ class CatalogueStore:
         with self.store.db.durable() as tx:
             yield tx
 
-    def _bump(self, conn: Connection) -> None:
-        # In the write transaction (one writer at a time on both dialects, see esco/db.py).
+    def _bump(self, conn: Connection, changed: Iterable[str]) -> None:
+        """Move the revision on and log which ids it changed (same transaction). In the write
+        transaction: one writer at a time on both dialects, see esco/db.py."""
         row = conn.execute("SELECT value FROM meta WHERE key = 'catalogue_revision'").fetchone()
-        self.store.set_meta(conn, "catalogue_revision", str(int(row[0] if row else 0) + 1))
+        revision = int(row[0] if row else 0) + 1
+        self.store.set_meta(conn, "catalogue_revision", str(revision))
+        conn.executemany(
+            "INSERT INTO catalogue_changes (revision, id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(revision, cid) for cid in sorted(set(changed))],
+        )
+        conn.execute(
+            "DELETE FROM catalogue_changes WHERE revision <= ?",
+            (revision - CHANGE_LOG_REVISIONS,),
+        )
+
+    def changes_since(self, revision: int) -> tuple[int, set[str]] | None:
+        """(the store's revision now, the ids upserted or deleted after ``revision``), or
+        None when the change log cannot say (``revision`` is older than the log, from another
+        history, or the log has a gap): the caller then rebuilds from every record.
+
+        The ids are read up to the revision returned, so a write committed in between is
+        left for the next call rather than half-counted."""
+        now = self.revision
+        if revision > now:
+            return None
+        if revision == now:
+            return now, set()
+        rows = self.store.conn.execute(
+            "SELECT revision, id FROM catalogue_changes WHERE revision > ? AND revision <= ?",
+            (revision, now),
+        ).fetchall()
+        if len({r[0] for r in rows}) != now - revision:  # every revision writes >= 1 row
+            return None
+        return now, {r[1] for r in rows}
 
     def fingerprints(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """id → (content_hash, mapped_with) for the ids already stored."""
@@ -193,8 +246,9 @@ class CatalogueStore:
                         for link in links
                     ],
                 )
-            if any(s != "unchanged" for s in status.values()):
-                self._bump(conn)
+            written = [cid for cid, s in status.items() if s != "unchanged"]
+            if written:
+                self._bump(conn, written)
         return status
 
     def delete(self, credential_id: str) -> None:
@@ -206,7 +260,7 @@ class CatalogueStore:
                 raise NotFound(f"no credential with id {credential_id!r}")
             conn.execute("DELETE FROM credential_skills WHERE credential_rowid = ?", (row[0],))
             conn.execute("DELETE FROM credentials WHERE rowid = ?", (row[0],))
-            self._bump(conn)
+            self._bump(conn, [credential_id])
 
     # -- reads ---------------------------------------------------------------------------
     def _links(self, rowids: Sequence[int]) -> dict[int, list[StoredLink]]:
@@ -295,6 +349,21 @@ class CatalogueStore:
             row[0]: (row[1], row[2])
             for row in self.store.conn.execute("SELECT rowid, id, content_hash FROM credentials")
         }
+
+    def get_ids(self, ids: Iterable[str]) -> list[StoredCredential]:
+        """The credentials with these ids (those that exist), in rowid order."""
+        wanted = sorted(set(ids))
+        rowids: list[int] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rowids.extend(
+                r[0]
+                for r in self.store.conn.execute(
+                    f"SELECT rowid FROM credentials WHERE id IN ({marks})", chunk
+                )
+            )
+        return self.get_many(rowids)
 
     def get_many(self, rowids: Sequence[int]) -> list[StoredCredential]:
         """The credentials with these rowids (those that exist), in rowid order."""
