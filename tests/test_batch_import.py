@@ -10,20 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 
 import pytest
 
 ROWS = 60
 BATCH = 16  # 60 rows → 4 import batches, so both actors map some
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +32,26 @@ def edx_slice(shared_dir, tmp_path_factory):
     return path
 
 
-def _copy_home(engine, tmp_path, name):
-    """A Skillpath over a copy of the session home (its ESCO store and indexes)."""
+def _copy_home(engine, tmp_path, name, without=()):
+    """A Skillpath over a copy of the session home (its ESCO store and indexes), holding
+    none of the credentials ``without`` (earlier tests may have imported some of them).
+
+    The copy is made with :func:`skillpath.engine.backup.backup` (SQLite's online backup),
+    not by copying the files: closing a file this process opened on a live SQLite database
+    drops the process's POSIX locks on it, and every later connection to the session home
+    then fails with "disk I/O error"."""
+    from skillpath.engine.backup import backup
     from skillpath.engine.config import Settings
     from skillpath.engine.service import Skillpath
 
     s = engine.settings
     home = tmp_path / name
-    shutil.copytree(s.home, home)
-    return Skillpath(Settings(home=home, shared_dir=s.shared_dir, cache_dir=s.cache_dir))
+    backup(s.home, home)
+    sp = Skillpath(Settings(home=home, shared_dir=s.shared_dir, cache_dir=s.cache_dir))
+    stored = set(sp.catalogue.store.fingerprints(sorted(without)))
+    for credential_id in sorted(stored):
+        sp.catalogue.store.delete(credential_id)
+    return sp
 
 
 def _slice_ids(path):
@@ -104,7 +106,9 @@ def test_ray_import_stores_what_the_local_import_stores(
     from skillpath.engine.cli import app
 
     monkeypatch.setattr(importer, "IMPORT_BATCH", BATCH)
-    local, remote = _copy_home(engine, tmp_path, "local"), _copy_home(engine, tmp_path, "ray")
+    ids = _slice_ids(edx_slice)
+    local = _copy_home(engine, tmp_path, "local", without=ids)
+    remote = _copy_home(engine, tmp_path, "ray", without=ids)
     runner = CliRunner()
     args = ["catalogue", "import", str(edx_slice), "--json"]
 
@@ -152,7 +156,6 @@ def test_ray_import_stores_what_the_local_import_stores(
     a, b = _summary(first.stdout), _summary(second.stdout)
     assert a == b and a["imported"] == ROWS and a["inferred_links"] > ROWS
     assert sent == [ROWS // BATCH + 1, 2], "four batches, mapped by two actor processes"
-    ids = _slice_ids(edx_slice)
     stored = _stored(local, ids)
     assert len(ids) == ROWS and set(stored) == ids
     remote_stored = _stored(remote, ids)
@@ -166,7 +169,7 @@ def test_ray_workers_with_another_matcher_write_nothing(ray_cluster, engine, edx
     from skillpath.engine.catalogue.mapper import MatcherMapper
     from skillpath.engine.catalogue.sources import read_catalogue
 
-    sp = _copy_home(engine, tmp_path, "other")
+    sp = _copy_home(engine, tmp_path, "other", without=_slice_ids(edx_slice))
 
     class OtherThreshold(MatcherMapper):  # the real matcher under another fingerprint
         fingerprint = "not-the-workers-matcher"
