@@ -26,12 +26,8 @@ def recommend(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help=".jsonl or .parquet")],
     out: Annotated[Path, typer.Option("--out", help="OUTPUT: .jsonl file or .parquet dir.")],
     engine: Annotated[str, typer.Option("--engine", help="local | ray")] = "local",
-    address: Annotated[
-        str | None, typer.Option("--address", help="An existing Ray cluster (ray://… or auto).")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="Ray actors (default: cluster CPUs).")
-    ] = None,
+    address: clikit.RayAddressOpt = None,
+    workers: clikit.RayWorkersOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=10_000)] = 32,
 ) -> None:
     """Answer one recommendation request per INPUT row into OUTPUT, keyed by the row's id.

@@ -28,7 +28,7 @@ import numpy as np
 
 from skillpath.engine.candidates import CredentialVectors
 from skillpath.engine.catalogue.bm25 import CredentialBM25, bm25_text
-from skillpath.engine.catalogue.importer import ImportSummary, import_items
+from skillpath.engine.catalogue.importer import BatchMapping, ImportSummary, import_items
 from skillpath.engine.catalogue.mapper import MatcherMapper
 from skillpath.engine.catalogue.records import ImportItem
 from skillpath.engine.catalogue.sources import count_hint, export_record, read_catalogue
@@ -106,13 +106,19 @@ class Catalogue:
         fmt: str = "csv",
         mapping: str | None = None,
         progress: ProgressFactory | None = None,
+        batch_mapping: BatchMapping | None = None,
     ) -> ImportSummary:
-        """Import a catalogue file: parse, map outcomes to ESCO, upsert; then refresh vectors."""
+        """Import a catalogue file: parse, map outcomes to ESCO, upsert; then refresh vectors.
+
+        ``batch_mapping`` maps the records' outcomes elsewhere (``--engine ray``: Ray actors,
+        ``batch/catalogue.py``); default: in this process."""
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file")
         source, items = read_catalogue(path, fmt, mapping)
-        return self.import_stream(items, source, progress, total=count_hint(path, fmt))
+        return self.import_stream(
+            items, source, progress, total=count_hint(path, fmt), batch_mapping=batch_mapping
+        )
 
     def import_stream(
         self,
@@ -120,6 +126,7 @@ class Catalogue:
         source: str,
         progress: ProgressFactory | None = None,
         total: int | None = None,
+        batch_mapping: BatchMapping | None = None,
     ) -> ImportSummary:
         with self.caches.writing():  # readers keep the previous snapshot meanwhile
             known = {s.uri for s in self.taxonomy.skills}
@@ -131,6 +138,7 @@ class Catalogue:
                 MatcherMapper(self.matching.skill_matcher),
                 known.__contains__,
                 progress=advance,
+                mapping=batch_mapping,
             )
             self.refresh_index(progress)
             self.warm()
@@ -300,17 +308,24 @@ class Catalogue:
         return self._current("_credential_bm25", self._build_bm25)
 
     def _build_bm25(self) -> CredentialBM25:
-        held = self.caches.latest("_credential_bm25")
-        delta = self._delta(held[0]) if held is not None else None
-        if held is not None and delta is not None:
-            self.incremental["_credential_bm25"] = self.incremental.get("_credential_bm25", 0) + 1
-            changed = {s.record.id: _bm25_text(s) for s in delta.changed}
-            return held[1].updated(changed, delta.removed)
-        ids, texts = [], []
-        for stored in self.store.iter_all():
-            ids.append(stored.record.id)
-            texts.append(_bm25_text(stored))
-        return CredentialBM25(ids, texts)
+        def rebuild() -> CredentialBM25:
+            ids, texts = [], []
+            for stored in self.store.iter_all():
+                ids.append(stored.record.id)
+                texts.append(_bm25_text(stored))
+            return CredentialBM25(ids, texts)
+
+        return self._derive(
+            "_credential_bm25",
+            lambda held, delta: held.updated(
+                {s.record.id: _bm25_text(s) for s in delta.changed}, delta.removed
+            ),
+            rebuild,
+        )
+
+    def score_bm25(self, query: str, ids: Iterable[str]) -> dict[str, float]:
+        """BM25 scores of the credentials ``ids`` for ``query`` (unknown ids score 0)."""
+        return self.bm25.score_ids(query, ids)
 
     def search_bm25(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """BM25 over the credentials' text: [(id, score)], best first, duplicates once."""
@@ -329,12 +344,27 @@ class Catalogue:
         return self._current("_snapshot_parts", self._build_snapshot_parts)
 
     def _build_snapshot_parts(self) -> SnapshotParts:
-        held = self.caches.latest("_snapshot_parts")
+        return self._derive(
+            "_snapshot_parts",
+            lambda held, delta: updated_parts(held, delta.revision, delta.changed, delta.removed),
+            lambda: snapshot_parts(self.store.revision, self.store.iter_all()),
+        )
+
+    def _derive(
+        self,
+        name: str,
+        update: Callable[[T, CatalogueDelta], T],
+        rebuild: Callable[[], T],
+    ) -> T:
+        """``name``'s value at the current revision: ``update(latest, delta)`` from the
+        latest value when the change log gives a usable delta since its revision, else
+        ``rebuild()`` from every record."""
+        held = self.caches.latest(name)
         delta = self._delta(held[0]) if held is not None else None
-        if held is not None and delta is not None:
-            self.incremental["_snapshot_parts"] = self.incremental.get("_snapshot_parts", 0) + 1
-            return updated_parts(held[1], delta.revision, delta.changed, delta.removed)
-        return snapshot_parts(self.store.revision, self.store.iter_all())
+        if held is None or delta is None:
+            return rebuild()
+        self.incremental[name] = self.incremental.get(name, 0) + 1
+        return update(held[1], delta)
 
     def _delta(self, since: Hashable) -> CatalogueDelta | None:
         """What changed after revision ``since`` (read once for the snapshot and BM25 both),

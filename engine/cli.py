@@ -19,6 +19,8 @@ from skillpath.engine.backup import register as register_backup
 from skillpath.engine.clikit import (
     JsonOpt,
     KOpt,
+    RayAddressOpt,
+    RayWorkersOpt,
     console,
     err,
     errors,
@@ -207,12 +209,8 @@ def catalogue_import(
     engine: Annotated[
         str, typer.Option("--engine", help="local | ray: where outcomes are mapped to ESCO.")
     ] = "local",
-    address: Annotated[
-        str | None, typer.Option("--address", help="An existing Ray cluster (ray://… or auto).")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="Ray actors (default: cluster CPUs).")
-    ] = None,
+    address: RayAddressOpt = None,
+    workers: RayWorkersOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Import catalogue files; every row is imported or reported with a reason.
@@ -222,7 +220,7 @@ def catalogue_import(
     """
     from contextlib import nullcontext
 
-    from skillpath.engine.catalogue.importer import MAPPING_ENGINES, mapping_engine
+    from skillpath.engine.catalogue.importer import MAPPING_ENGINES
 
     if engine != "local" and engine not in MAPPING_ENGINES:
         known = ", ".join(["local", *MAPPING_ENGINES])
@@ -236,10 +234,12 @@ def catalogue_import(
     summaries = []
     with errors():
         sp = service()
-        with parallel as mapper, mapping_engine(mapper):
+        with parallel as batch_mapping:
             for path in paths:
                 with progress_bars() as progress:
-                    summaries.append(sp.catalogue.import_file(path, fmt, mapping, progress))
+                    summaries.append(
+                        sp.catalogue.import_file(path, fmt, mapping, progress, batch_mapping)
+                    )
     if as_json:
         print_json(
             [

@@ -28,6 +28,12 @@ console = Console()
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RayAddressOpt = Annotated[
+    str | None, typer.Option("--address", help="An existing Ray cluster (ray://… or auto).")
+]
+RayWorkersOpt = Annotated[
+    int | None, typer.Option("--workers", min=1, help="Ray actors (default: cluster CPUs).")
+]
 KOpt = Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="How many results.")]
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (

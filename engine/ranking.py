@@ -488,9 +488,6 @@ class ReverseNeighbours:
     position: Mapping[str, int]
     weight: Mapping[str, float]
 
-    def get(self, skill_uri: str, default: Sequence[tuple[str, float]] = ()) -> Sequence:
-        return self.by_skill.get(skill_uri, default)
-
 
 def reverse_neighbours(gap: Gap, neighbours: Neighbours | None) -> ReverseNeighbours:
     """:func:`coverage`'s lookups for one gap: a credential has a handful of links while a gap

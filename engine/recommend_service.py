@@ -55,7 +55,7 @@ from skillpath.engine.taxonomy_service import Taxonomy
 from skillpath.esco.records import Occupation, Skill
 from skillpath.esco.store import Store
 
-TARGET_POOLS = 256  # distinct (revision, target) pools kept; one is ~1 MB of vectors and ids
+TARGET_POOLS = 256  # distinct (revision, target) pools kept: each ~40 query vectors, ~900 ids
 
 
 class Recommender:
@@ -224,7 +224,7 @@ class Recommender:
             texts,
             self.target_pool(texts, snapshot.revision),
             self.matching.encode_queries([texts.current], cache=True)[0] if texts.current else None,
-            lambda query, ids: self.catalogue.bm25.score_ids(query, ids),
+            self.catalogue.score_bm25,
             self.catalogue.credential_vectors(),
             neighbours,
             retrieve_candidates(
@@ -270,7 +270,7 @@ class Recommender:
             encode,
             self.catalogue.search_vectors,
             self.catalogue.search_bm25,
-            lambda query, ids: self.catalogue.bm25.score_ids(query, ids),
+            self.catalogue.score_bm25,
         )
 
     def recommend_for_gap(

@@ -109,3 +109,12 @@ def store_location(request, tmp_path):
     if request.param == "sqlite":
         return tmp_path / "store.sqlite"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A real local Ray cluster of 2 CPUs for one test module (the batch and import tests)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -17,26 +17,13 @@ ADMIN = "shared-audit-admin-key-0123456789"
 
 @pytest.fixture
 def audited_instances(engine, esco_taxonomy, pg_url, tmp_path, monkeypatch):
-    from test_store_shared import Instance, _home
-
-    from skillpath.esco.store import Store
+    from test_store_shared import running_instances
 
     keys = tmp_path / "keys.txt"
     keys.write_text(f"admin={ADMIN}\n")
     monkeypatch.setenv("SKILLPATH_API_KEYS_FILE", str(keys))  # next to the write key
-    Store(pg_url).ingest(esco_taxonomy)
-    cache = engine.settings.cache_dir or engine.settings.home / "cache"
-    instances = [
-        Instance(_home(engine, tmp_path / name), pg_url, cache, tmp_path / f"{name}.log")
-        for name in ("a", "b")
-    ]
-    try:
-        for instance in instances:
-            instance.wait_ready()
+    with running_instances(engine, esco_taxonomy, pg_url, tmp_path) as instances:
         yield instances
-    finally:
-        for instance in instances:
-            instance.stop()
 
 
 def test_writes_through_two_instances_land_in_one_audit_trail(audited_instances, tmp_path):
@@ -51,9 +38,7 @@ def test_writes_through_two_instances_land_in_one_audit_trail(audited_instances,
     assert b.delete(path, headers={"X-API-Key": KEY}).status_code == 204
     assert b.delete(path).status_code == 401  # refused: audited too
 
-    pages = [
-        c.get("/v1/audit", headers={"X-API-Key": ADMIN}, params={"limit": 20}) for c in (a, b)
-    ]
+    pages = [c.get("/v1/audit", headers={"X-API-Key": ADMIN}, params={"limit": 20}) for c in (a, b)]
     assert all(p.status_code == 200 for p in pages), [p.text for p in pages]
     assert pages[0].json() == pages[1].json()  # one trail, whichever instance is asked
     rows = [r for r in pages[0].json()["items"] if r["path"] == path]

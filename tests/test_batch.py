@@ -156,14 +156,6 @@ def test_generator_is_deterministic_valid_and_counted(batch_engine):
 # -- Ray -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def _ray_env(engine):
     from skillpath.batch.worker import worker_env
 

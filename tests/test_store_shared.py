@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -104,8 +106,10 @@ class Instance:
         self.log.close()
 
 
-@pytest.fixture
-def two_instances(engine, esco_taxonomy, pg_url, tmp_path):
+@contextmanager
+def running_instances(engine, esco_taxonomy, pg_url, tmp_path) -> Iterator[list[Instance]]:
+    """Two API instances ("a", "b") over one PostgreSQL store with ESCO ingested, stopped on
+    exit (also by tests/test_audit_shared.py)."""
     Store(pg_url).ingest(esco_taxonomy)
     cache = engine.settings.cache_dir or engine.settings.home / "cache"
     instances = [
@@ -119,6 +123,12 @@ def two_instances(engine, esco_taxonomy, pg_url, tmp_path):
     finally:
         for instance in instances:
             instance.stop()
+
+
+@pytest.fixture
+def two_instances(engine, esco_taxonomy, pg_url, tmp_path):
+    with running_instances(engine, esco_taxonomy, pg_url, tmp_path) as instances:
+        yield instances
 
 
 def test_a_write_through_one_instance_is_seen_by_the_other(two_instances):

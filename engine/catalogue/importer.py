@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -192,19 +190,6 @@ MAPPING_ENGINES: dict[str, Callable[..., BatchMapping]] = {}
 """Parallel mappers by ``--engine`` name, registered by plugins (``batch`` registers ``ray``:
 a factory taking ``address`` and ``workers``), so the engine never imports them."""
 
-_mapping: ContextVar[BatchMapping | None] = ContextVar("batch_mapping", default=None)
-
-
-@contextmanager
-def mapping_engine(mapping: BatchMapping | None) -> Iterator[None]:
-    """Imports in this context map with ``mapping`` (``None``: in process), whichever caller
-    (the facade's ``import_file``) runs them."""
-    token = _mapping.set(mapping)
-    try:
-        yield
-    finally:
-        _mapping.reset(token)
-
 
 def import_items(
     items: Iterable[ImportItem],
@@ -218,8 +203,8 @@ def import_items(
 ) -> ImportSummary:
     """Map and upsert every record of ``items``; account for every item in the summary.
 
-    ``mapping`` (default: the :func:`mapping_engine` in effect, else in process) maps the
-    batches; the store reads and writes stay here, one batch after another, in order.
+    ``mapping`` (default: in process) maps the batches; the store reads and writes stay
+    here, one batch after another, in order.
     """
     started = time.perf_counter()
     batch_size = batch_size or IMPORT_BATCH
@@ -270,7 +255,7 @@ def import_items(
             in_flight.append((batch, fresh))
             yield fresh
 
-    for results in (mapping or _mapping.get() or map_in_process)(mapper, todo()):
+    for results in (mapping or map_in_process)(mapper, todo()):
         batch, fresh = in_flight.popleft()
         rows = []
         for record, (mapped, tag_skills) in zip(fresh, results, strict=True):
